@@ -1,0 +1,132 @@
+"""Plain values shared by every part of zonewire: regions, articles, sources.
+
+Frozen dataclasses only; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+#: Portal dates are Beijing time; every timestamp zonewire shows carries +08:00.
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+class RegionLevel(enum.StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    DISTRICT = "district"
+    ZONE = "zone"
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One node of the hierarchy: a GB/T 2260 division or a development zone.
+
+    ``key`` is the stable identity used in feed paths, subscriptions and the store:
+    the six-digit adcode for divisions, ``zone-{slug}`` for zones.
+    """
+
+    key: str
+    name: str
+    level: RegionLevel
+    parent_key: str | None
+    slug: str
+    adcode: str | None = None
+
+    @property
+    def is_zone(self) -> bool:
+        return self.level is RegionLevel.ZONE
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """An article as a source hands it over, before it is stored.
+
+    ``zone`` and ``region`` are the names as the portal wrote them; resolving them to
+    :class:`Region` keys is the gazetteer's job.
+    """
+
+    url: str
+    title: str
+    published: datetime
+    source: str | None = None
+    zone: str | None = None
+    region: str | None = None
+    category: str | None = None
+    content: str = ""
+    summary: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article as stored: a record plus identity, ingest order and regions.
+
+    ``id`` is the ``tag:`` URI used as the Atom entry id, in emails and in webhook
+    payloads (RFC 4287 §4.2.6: it never changes once assigned). ``seq`` is the ingest
+    sequence: a larger ``seq`` was added later, which is what "new" means for digests.
+    """
+
+    id: str
+    seq: int
+    url: str
+    title: str
+    published: datetime
+    updated: datetime
+    ingested_at: datetime
+    source: str | None
+    zone: str | None
+    region: str | None
+    category: str | None
+    content: str
+    summary: str | None
+    content_hash: str
+    region_keys: tuple[str, ...] = ()
+    backfill: bool = False
+    source_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSource:
+    """A portal to crawl (SPEC §1, ``type: portal``)."""
+
+    name: str
+    base_url: str
+    list_urls: tuple[str, ...]
+    detail_pattern: str
+    next_page_text: str = "下一页"
+    interval: timedelta = timedelta(minutes=10)
+    region: str | None = None
+    max_pages: int = 50
+    silent_after: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """An upstream RSS/Atom feed (SPEC §1, ``type: feed``)."""
+
+    name: str
+    url: str
+    region: str | None = None
+    zone: str | None = None
+    interval: timedelta = timedelta(minutes=10)
+    silent_after: timedelta | None = None
+
+
+Source = PortalSource | FeedSource
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlPolicy:
+    """How politely and how boundedly sources are fetched."""
+
+    user_agent: str = "zonewire/0.1 (+https://github.com/zonewire/zonewire)"
+    per_host_concurrency: int = 2
+    per_host_delay: timedelta = timedelta(milliseconds=250)
+    timeout: timedelta = timedelta(seconds=20)
+    max_page_bytes: int = 5 * 1024 * 1024
+    retries: int = 3
+    backoff: timedelta = timedelta(seconds=1)
+    obey_robots: bool = True
+    extra_headers: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,43 @@
+"""What a command needs, opened lazily: settings, store, gazetteer.
+
+The CLI builds one :class:`App`; the worker and tests may build their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from feeds.ingest import load_zones
+from feeds.regions import Gazetteer
+from feeds.store import SqlArticleStore
+from notifier.config import Settings, config_path, load_settings
+
+
+@dataclass
+class App:
+    settings: Settings
+    config_file: Path | None = None
+    _closers: list[SqlArticleStore] = field(default_factory=list)
+
+    @classmethod
+    def from_config(cls, path: str | None) -> App:
+        resolved = config_path(path)
+        return cls(load_settings(resolved), resolved)
+
+    @cached_property
+    def store(self) -> SqlArticleStore:
+        store = SqlArticleStore.open(self.settings.database)
+        self._closers.append(store)
+        return store
+
+    @cached_property
+    def gazetteer(self) -> Gazetteer:
+        """Divisions plus every zone the store has learned."""
+        return load_zones(Gazetteer.default(), self.store)
+
+    def close(self) -> None:
+        for store in self._closers:
+            store.close()
+        self._closers.clear()

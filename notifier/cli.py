@@ -1,0 +1,89 @@
+"""The ``zonewire`` command line (SPEC §4).
+
+Each command lives in ``notifier/commands/<name>.py`` with ``add_arguments(parser)``
+and ``run(args, app) -> int``; this module only parses, dispatches, and turns the
+packages' own errors into one-line messages with exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from feeds.errors import FeedsError
+from notifier import __version__
+from notifier.app import App
+from notifier.errors import NotifierError
+
+#: name -> (module under notifier.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "the scheduled worker; --once runs one full cycle and exits"),
+    "check": ("check", "validate config and subscriptions; problems as file:line:col"),
+    "ingest": ("ingest", "ingest every source now (or one with --source)"),
+    "import": ("import_", "bulk-load articles from a JSONL file (- for stdin)"),
+    "extract": ("extract", "parse one article page (file or URL) and print it as JSONL"),
+    "feeds": ("feeds", "feeds build [--all]: regenerate changed (or all) feeds"),
+    "digest": ("digest", "digest preview SUBSCRIBER | digest send: render or send digests"),
+    "serve": ("serve", "serve feeds, index, OPML, unsubscribe, health and metrics over HTTP"),
+    "status": ("status", "sources, articles, unresolved regions, feeds and deliveries"),
+    "sample-portal": ("sample_portal", "serve the bundled sample portal on 127.0.0.1"),
+}
+
+
+def _config_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "-c", "--config", metavar="PATH", default=default,
+        help="config file (default: $ZONEWIRE_CONFIG, else config/zonewire.yaml)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zonewire",
+        description="Atom feeds and email/webhook digests of development-zone news.",
+    )
+    parser.add_argument("--version", action="version", version=f"zonewire {__version__}")
+    _config_option(parser, None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--log-json", action="store_true", help="log as JSON lines")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        # -c may come after the command name too; SUPPRESS keeps the top-level value.
+        _config_option(cmd, argparse.SUPPRESS)
+        _load(module).add_arguments(cmd)
+    return parser
+
+
+def _load(module: str):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"notifier.commands.{module}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from notifier.logs import setup_logging
+
+    setup_logging(verbose=args.verbose, json_lines=args.log_json)
+    module, _ = COMMANDS[args.command]
+    app: App | None = None
+    try:
+        app = App.from_config(args.config)
+        return int(_load(module).run(args, app))
+    except (FeedsError, NotifierError) as exc:
+        print(f"zonewire: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("zonewire: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if app is not None:
+            app.close()
+        logging.shutdown()
+
+
+def console() -> None:
+    sys.exit(main())

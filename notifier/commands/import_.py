@@ -1,0 +1,81 @@
+"""`zonewire import FILE.jsonl [--backfill]`: bulk-load articles (SPEC §5)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from feeds.errors import ImportLineError
+from feeds.ingest import Ingestor
+from feeds.models import ArticleRecord
+from feeds.sources.jsonl import read_records
+from feeds.store import UpsertCounts
+from notifier.app import App
+from notifier.errors import UsageError
+from notifier.progress import Progress
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.jsonl", help="JSONL file, or - for stdin")
+    parser.add_argument(
+        "--backfill", action="store_true",
+        help="store the articles without notifying anyone (old news)",
+    )
+
+
+def _open(name: str) -> BinaryIO:
+    if name == "-":
+        return sys.stdin.buffer
+    path = Path(name)
+    if not path.is_file():
+        raise UsageError(f"{name}: no such file")
+    return path.open("rb")
+
+
+def _lines(stream: BinaryIO, errors: list[ImportLineError]) -> Iterator[str]:
+    """Decoded lines; a line that is not UTF-8 is rejected alone, not the import."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(
+                ImportLineError(number, f"not UTF-8 (byte {exc.start + 1}): save the file as UTF-8")
+            )
+            yield ""
+
+
+def run(args: argparse.Namespace, app: App) -> int:
+    label = "stdin" if args.file == "-" else args.file
+    errors: list[ImportLineError] = []
+    progress = Progress(f"importing {label}")
+    seen = 0
+
+    def records() -> Iterator[ArticleRecord]:
+        nonlocal seen
+        with _open(args.file) as stream:
+            for _number, record in read_records(_lines(stream, errors), errors):
+                seen += 1
+                yield record
+
+    def on_batch(_: UpsertCounts) -> None:
+        progress.update(f"{seen} articles, {len(errors)} rejected")
+
+    ingestor = Ingestor(app.store, app.gazetteer)
+    counts = ingestor.add(
+        records(), now=datetime.now(UTC), source_name="import", backfill=args.backfill,
+        on_batch=on_batch,
+    )
+    progress.done()
+    errors.sort(key=lambda e: e.line)
+    for error in errors:
+        print(f"{label}:{error.line}: {error.reason}", file=sys.stderr)
+    print(
+        f"imported {label}: {counts.inserted} inserted, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged, {len(errors)} rejected"
+        + (" (backfill: nobody is notified)" if args.backfill else "")
+    )
+    return 1 if errors else 0
