@@ -56,7 +56,7 @@ articles = sa.Table(
     "articles",
     metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("entry_id", sa.String(512), nullable=False, unique=True),
+    sa.Column("entry_id", sa.String(512), nullable=False),
     sa.Column("url", sa.String(2048), nullable=False, unique=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("published", UTCDateTime, nullable=False),
@@ -71,8 +71,13 @@ articles = sa.Table(
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("backfill", sa.Boolean, nullable=False, default=False),
     sa.Column("source_name", sa.String(200)),
-    sa.Column("region_key", sa.String(200), index=True),
-    sa.Column("unresolved", sa.Text, index=True),
+    sa.Column("region_key", sa.String(200)),
+    sa.Column("unresolved", sa.Text),
+    sa.Index(
+        "ix_articles_unresolved", "unresolved",
+        sqlite_where=sa.text("unresolved IS NOT NULL"),
+        postgresql_where=sa.text("unresolved IS NOT NULL"),
+    ),
 )
 
 article_regions = sa.Table(

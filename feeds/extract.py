@@ -172,13 +172,18 @@ def extract_article(html: str, url: str) -> ArticleRecord:
     tree = _parse(html)
     lines = page_lines(tree, url if url.startswith(("http://", "https://")) else "")
     crumb_at = next(
-        (i for i, line in enumerate(lines) if _BREADCRUMB_LABEL.search(line.text)), None
+        (
+            i for i, line in enumerate(lines)
+            if _BREADCRUMB_LABEL.search(line.text.replace(_SEP, ""))
+        ),
+        None,
     )
     start = crumb_at + 1 if crumb_at is not None else 0
     meta_at = next(
         (
             i for i in range(start, len(lines))
-            if not lines[i].text.startswith(_IMG) and _META_START.search(lines[i].text)
+            if not lines[i].text.startswith(_IMG)
+            and _META_START.search(lines[i].text.replace(_SEP, ""))
         ),
         None,
     )
@@ -266,6 +271,9 @@ def _meta_fields(lines: list[Line], at: int) -> tuple[dict[str, str], int]:
 def _breadcrumb(text: str) -> tuple[str | None, str | None]:
     """``首页 > 开发区新闻 > 嘉兴 > 文字新闻`` to ``("嘉兴", "文字新闻")``."""
     match = _BREADCRUMB_LABEL.search(text)
+    if match is None:  # the label itself cut by elements: 您现在<span>的位置</span>
+        text = text.replace(_SEP, "")
+        match = _BREADCRUMB_LABEL.search(text)
     rest = text[match.end() :] if match else text
     parts = [p for p in (_plain(x) for x in _CRUMB_SPLIT.split(rest.replace(_SEP, ""))) if p]
     if len(parts) < 3:

@@ -86,6 +86,7 @@ class Ingestor:
     def __init__(self, store: ArticleStore, gazetteer: Gazetteer) -> None:
         self.store = store
         self.gazetteer = gazetteer
+        self._placements: dict[tuple[str | None, ...], Placement] = {}
 
     def add(
         self,
@@ -113,10 +114,20 @@ class Ingestor:
                 on_batch(counts)
 
         for record in records:
-            record = replace(record, url=canonical_url(record.url))
-            placement = place(record, self.gazetteer, hint)
-            if placement.new_zone is not None:
-                learned.append(placement.new_zone)
+            url = canonical_url(record.url)
+            if url != record.url:
+                record = replace(record, url=url)
+            # Most articles share a handful of (region, zone, source) combinations.
+            memo_key = (record.region, record.zone, record.source, hint)
+            placement = self._placements.get(memo_key)
+            if placement is None:
+                placement = place(record, self.gazetteer, hint)
+                if placement.new_zone is not None:
+                    learned.append(placement.new_zone)
+                    placement = replace(placement, new_zone=None)
+                if len(self._placements) > 50_000:
+                    self._placements.clear()
+                self._placements[memo_key] = placement
             batch.append(
                 PlacedArticle(record, placement.region_keys, placement.unresolved, source_name)
             )

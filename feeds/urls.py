@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -16,6 +17,12 @@ TRACKING_PARAMS = frozenset(
 )
 
 
+# Already canonical: lower-case scheme and host, no userinfo, no default port, a path
+# of unreserved characters only, no query, no fragment. Most portal URLs look like
+# this, and the check is ten times cheaper than taking the URL apart.
+_PLAIN = re.compile(r"(https?)://[a-z0-9.-]+(?::(\d{1,5}))?/[A-Za-z0-9/._~!$&'()*+,;=:@-]*")
+
+
 class InvalidURL(ValueError):
     """Not an absolute http(s) URL."""
 
@@ -28,6 +35,13 @@ def canonical_url(url: str) -> str:
     normalises percent-encoding so ``%E8%A5%BF`` and ``西`` are one URL.
     """
     text = url.strip()
+    plain = _PLAIN.fullmatch(text)
+    if plain is not None and not text.endswith(".") and (
+        plain.group(2) is None or int(plain.group(2)) != _DEFAULT_PORTS[plain.group(1)]
+    ):
+        host_end = text.find("/", len(plain.group(1)) + 3)
+        if not text[:host_end].endswith(".") and ".." not in text[:host_end]:
+            return text
     try:
         parts = urlsplit(text)
         port = parts.port

@@ -40,11 +40,14 @@ def upgrade() -> None:
         sa.Column("region_key", sa.String(200)),
         sa.Column("unresolved", sa.Text),
         sa.PrimaryKeyConstraint("seq", name="pk_articles"),
-        sa.UniqueConstraint("entry_id", name="uq_articles_entry_id"),
         sa.UniqueConstraint("url", name="uq_articles_url"),
     )
-    op.create_index("ix_articles_region_key", "articles", ["region_key"])
-    op.create_index("ix_articles_unresolved", "articles", ["unresolved"])
+    # Only the few unplaced articles are indexed, for `zonewire status`.
+    op.create_index(
+        "ix_articles_unresolved", "articles", ["unresolved"],
+        sqlite_where=sa.text("unresolved IS NOT NULL"),
+        postgresql_where=sa.text("unresolved IS NOT NULL"),
+    )
     op.create_table(
         "article_regions",
         sa.Column("article_seq", sa.Integer, nullable=False),
@@ -75,5 +78,4 @@ def downgrade() -> None:
     op.drop_index("ix_article_regions_region_key_article_seq", "article_regions")
     op.drop_table("article_regions")
     op.drop_index("ix_articles_unresolved", "articles")
-    op.drop_index("ix_articles_region_key", "articles")
     op.drop_table("articles")

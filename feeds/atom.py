@@ -1,0 +1,248 @@
+"""Pure Atom rendering: a region and its articles to the bytes of an Atom 1.0 feed.
+
+RFC 4287 is the contract: stable entry ids (``Article.id``, a ``tag:`` URI minted once),
+``published``/``updated`` in Beijing time (+08:00), one ``author`` per entry (the
+article's source; the feed carries a fallback author so entries without a source stay
+valid, §4.1.1), ``category`` elements for the article's regions and its portal
+category, sanitised HTML ``content`` and a plain-text ``summary``.
+
+Output is deterministic: the same inputs give the same bytes, and the feed-level
+``updated`` is the newest entry's ``updated`` rather than the clock, so a rebuild of an
+unchanged feed is byte-identical and nothing downstream (files, ETags, readers) sees a
+change. No clock, no files, no network here; :mod:`feeds.publish` is the edge.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import nh3
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+
+from feeds.models import CHINA_TZ, Article, Region, RegionLevel
+from feeds.text import html_to_text, one_line, truncate, xml_safe
+
+#: The key of the feed that holds every article (``public/feeds/all.atom``).
+ALL_KEY = "all"
+#: Titles longer than this are cut: readers show one line, and a 2,000-character
+#: "title" is a portal error, not a headline.
+TITLE_CHARS = 200
+SUMMARY_CHARS = 240
+#: Feed ids are ``tag:`` URIs too (RFC 4151); they name the region, not the URL, so
+#: moving ``public_url`` does not make readers see a new feed.
+FEED_ID_PREFIX = "tag:zonewire,2026:feed/"
+#: ``updated`` of a feed with no entries (only ``all.atom`` of an empty store): a
+#: constant, not the clock, so it too is byte-stable.
+EMPTY_UPDATED = datetime(2026, 1, 1, tzinfo=CHINA_TZ)
+LANGUAGE = "zh-CN"
+GENERATOR = ("zonewire", "0.1", "https://github.com/zonewire/zonewire")
+
+_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+}
+# No style, no on* handlers (not listed above, so dropped); only these URL schemes:
+# javascript:, data: and vbscript: links and images are removed.
+_SCHEMES = {"http", "https", "mailto"}
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS,
+    attributes=_ATTRIBUTES,
+    url_schemes=_SCHEMES,
+    clean_content_tags={"script", "style", "iframe", "object", "embed", "template", "noscript"},
+    link_rel="noopener noreferrer nofollow",
+    strip_comments=True,
+)
+
+
+def sanitize_html(markup: str) -> str:
+    """Article HTML safe to show in a reader (and XML-legal); plain text becomes
+    paragraphs so line breaks survive."""
+    markup = xml_safe(markup)
+    if "<" not in markup:
+        paragraphs = [line.strip() for line in markup.splitlines() if line.strip()]
+        return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs)
+    return xml_safe(cast(str, _CLEANER.clean(markup)))
+
+
+def summary_text(article: Article, limit: int = SUMMARY_CHARS) -> str:
+    """The article's own summary, else the start of its text, one line."""
+    source = article.summary if article.summary and article.summary.strip() else article.content
+    return truncate(one_line(html_to_text(source)), limit)
+
+
+def entry_title(article: Article) -> str:
+    return truncate(one_line(article.title), TITLE_CHARS) or "(无标题)"
+
+
+def feed_path(key: str) -> str:
+    """Where a region's feed lives under the output directory (and the base URL)."""
+    return f"feeds/{key}.atom"
+
+
+def feed_url(base_url: str, key: str) -> str:
+    return base_url.rstrip("/") + "/" + feed_path(key)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """The feed-level facts: which region, and how it is titled."""
+
+    key: str
+    title: str
+    subtitle: str | None = None
+
+
+def feed_info(region: Region | None, label: str | None = None) -> FeedInfo:
+    """Title and subtitle of a region's feed (``None``: the feed of every article).
+
+    ``label`` is how the region reads with its parents (``西城区 (北京市)``).
+    """
+    if region is None:
+        return FeedInfo(ALL_KEY, "全部开发区新闻", "所有地区的开发区与园区新闻")
+    kind = {
+        RegionLevel.PROVINCE: "省级",
+        RegionLevel.CITY: "市级",
+        RegionLevel.DISTRICT: "区县",
+        RegionLevel.ZONE: "开发区",
+    }[region.level]
+    return FeedInfo(region.key, f"{label or region.name} 开发区新闻", f"{kind}:{region.name}")
+
+
+class AtomRenderer:
+    """Renders feeds, building each article's entry once however many feeds hold it.
+
+    An article sits in its zone's feed and in every feed above it; building the
+    sanitised entry once and sharing it is what keeps a full build close to the cost
+    of feedgen's own serialisation. ``names`` maps region keys to display names for
+    the categories; unknown keys show as themselves. Call :meth:`forget` between
+    batches to bound memory.
+    """
+
+    def __init__(self, base_url: str, names: Mapping[str, str] | Callable[[str], str | None]):
+        self.base_url = base_url.rstrip("/") + "/"
+        self._name: Callable[[str], str | None] = names.get if isinstance(names, Mapping) else names
+        self._entries: dict[tuple[int, str, datetime], FeedEntry] = {}
+
+    def forget(self) -> None:
+        self._entries.clear()
+
+    def entry(self, article: Article) -> FeedEntry:
+        cache_key = (article.seq, article.content_hash, article.updated)
+        found = self._entries.get(cache_key)
+        if found is not None:
+            return found
+        fe = FeedEntry()
+        fe.id(xml_safe(article.id))
+        fe.title(entry_title(article))
+        fe.updated(article.updated.astimezone(CHINA_TZ))
+        fe.published(article.published.astimezone(CHINA_TZ))
+        fe.link(href=xml_safe(article.url), rel="alternate", type="text/html")
+        if article.source and one_line(article.source):
+            fe.author(name=one_line(article.source))
+        for key in article.region_keys:
+            name = self._name(key)
+            fe.category(term=key, scheme=self.base_url + "feeds/", label=one_line(name or key))
+        if article.category and one_line(article.category):
+            fe.category(term=one_line(article.category), label=one_line(article.category))
+        content = sanitize_html(article.content)
+        if content:
+            fe.content(content, type="html")
+        summary = summary_text(article)
+        if summary:
+            fe.summary(summary, type="text")
+        self._entries[cache_key] = fe
+        return fe
+
+    def render(self, feed: FeedInfo, articles: Sequence[Article]) -> bytes:
+        """The feed's bytes; ``articles`` in the order readers should see them."""
+        fg = FeedGenerator()
+        fg.id(FEED_ID_PREFIX + feed.key)
+        fg.title(one_line(feed.title))
+        if feed.subtitle:
+            fg.subtitle(one_line(feed.subtitle))
+        fg.language(LANGUAGE)
+        fg.author(name="zonewire")
+        fg.generator(GENERATOR[0], version=GENERATOR[1], uri=GENERATOR[2])
+        fg.link(href=feed_url(self.base_url, feed.key), rel="self", type="application/atom+xml")
+        fg.link(href=self.base_url, rel="alternate", type="text/html")
+        newest = EMPTY_UPDATED
+        for article in articles:
+            fg.add_entry(self.entry(article), order="append")
+            if article.updated > newest:
+                newest = article.updated
+        fg.updated(newest.astimezone(CHINA_TZ))
+        return cast(bytes, fg.atom_str(pretty=True, encoding="UTF-8"))
+
+
+def render_feed(
+    region: Region | None,
+    articles: Sequence[Article],
+    base_url: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    label: str | None = None,
+) -> bytes:
+    """One feed, from scratch: ``region`` (``None`` = all articles) and its articles,
+    newest first, to Atom bytes whose ``rel="self"`` sits under ``base_url``."""
+    known: dict[str, Any] = dict(names or {})
+    if region is not None:
+        known.setdefault(region.key, region.name)
+    return AtomRenderer(base_url, known).render(feed_info(region, label), articles)

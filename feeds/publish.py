@@ -1,0 +1,581 @@
+"""Edge: writing the feeds, ``index.html`` and ``feeds.opml`` under the output directory.
+
+A build decides which feeds to look at, renders them with :mod:`feeds.atom`, and
+replaces a file only when its bytes differ (a temporary file in the same directory,
+then ``os.replace``: readers never see half a file, and an unchanged file keeps its
+mtime, so HTTP validators and rsync stay quiet).
+
+Incremental builds (the default) start from what changed since the last build: new
+articles (``seq`` above the last built one) and re-imported ones (their ``updated``
+moved to the ingest time, at or after the last mark). Only the feeds holding those
+articles — their regions, the regions above, ``all``, and any feed that listed them
+before — are queried; a feed whose entry list (ids, content hashes, ``updated``) has
+the same fingerprint as last time is not even rendered. ``--all`` re-renders every
+feed (and still writes only what differs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.engine import Connection
+
+from feeds.atom import ALL_KEY, AtomRenderer, feed_info, feed_path
+from feeds.db import UTCDateTime, article_regions, articles, metadata
+from feeds.models import CHINA_TZ, Article, Region, RegionLevel
+from feeds.regions import Gazetteer
+from feeds.store import ArticleStore
+from feeds.text import xml_safe
+
+#: Bumped whenever rendering changes in a way the fingerprints cannot see, so the
+#: next incremental build re-renders everything once.
+RENDER_VERSION = "1"
+#: Articles held in memory at once while rendering (a batch of neighbouring feeds).
+BATCH_ARTICLES = 4000
+_IN_CHUNK = 500
+
+feed_state = sa.Table(
+    "feed_state",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("entries", sa.Text, nullable=False),  # entry seqs, newest first, comma-separated
+    sa.Column("articles", sa.Integer, nullable=False),
+    sa.Column("last_published", UTCDateTime),
+)
+
+feed_builds = sa.Table(
+    "feed_builds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("last_seq", sa.Integer, nullable=False),
+    sa.Column("updated_mark", UTCDateTime),
+    sa.Column("built_at", UTCDateTime, nullable=False),
+    sa.Column("feeds", sa.Integer, nullable=False),
+    sa.Column("written", sa.Integer, nullable=False),
+    sa.Column("base_url", sa.Text, nullable=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+)
+
+
+@dataclass(slots=True)
+class BuildReport:
+    """What a build did, for the CLI and ``zonewire status``."""
+
+    output_dir: Path
+    full: bool
+    feeds: int = 0  # feeds that exist after the build
+    looked_at: int = 0  # feeds considered this time
+    written: list[str] = field(default_factory=list)  # paths relative to output_dir
+    removed: list[str] = field(default_factory=list)
+    skipped_regions: list[str] = field(default_factory=list)  # keys the gazetteer lacks
+
+    @property
+    def unchanged(self) -> int:
+        return self.looked_at - sum(1 for p in self.written if p.startswith("feeds/"))
+
+
+@dataclass(frozen=True, slots=True)
+class LastBuild:
+    last_seq: int
+    updated_mark: datetime | None
+    built_at: datetime
+    feeds: int
+    written: int
+    base_url: str
+    entries: int
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One feed to (maybe) render: its ordered entry seqs and its article count."""
+
+    key: str
+    seqs: list[int]
+    count: int
+    fingerprint: str | None = None  # known up front on incremental builds
+    last_published: datetime | None = None
+
+
+def last_build(store: ArticleStore) -> LastBuild | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(feed_builds).where(feed_builds.c.id == 1)).first()
+    if row is None:
+        return None
+    return LastBuild(
+        row.last_seq,
+        row.updated_mark,
+        row.built_at,
+        row.feeds,
+        row.written,
+        row.base_url,
+        row.entries,
+    )
+
+
+def build_feeds(
+    store: ArticleStore,
+    gazetteer: Gazetteer,
+    output_dir: Path | str,
+    base_url: str,
+    entries: int = 50,
+    all: bool = False,
+    *,
+    now: datetime | None = None,
+) -> BuildReport:
+    """Bring ``output_dir`` up to date with the store; see the module docstring."""
+    out = Path(output_dir)
+    (out / "feeds").mkdir(parents=True, exist_ok=True)
+    base_url = base_url.rstrip("/") + "/"
+    engine = store.engine
+    previous = last_build(store)
+    full = (
+        all
+        or previous is None
+        or previous.base_url != base_url
+        or previous.entries != entries
+        or _state_version(store) != RENDER_VERSION
+    )
+    report = BuildReport(out, full)
+    with engine.connect() as conn:
+        top_seq = int(conn.execute(sa.select(sa.func.max(articles.c.seq))).scalar() or 0)
+        mark = conn.execute(
+            sa.select(sa.type_coerce(sa.func.max(articles.c.updated), UTCDateTime)).where(
+                articles.c.updated != articles.c.published
+            )
+        ).scalar()
+        state = {
+            row.key: row
+            for row in conn.execute(
+                sa.select(
+                    feed_state.c.key,
+                    feed_state.c.fingerprint,
+                    feed_state.c.entries,
+                    feed_state.c.last_published,
+                )
+            )
+        }
+        if full:
+            plans = _plan_all(conn, entries)
+        else:
+            assert previous is not None
+            plans = _plan_changed(conn, entries, previous, state)
+    plans = [p for p in plans if _known(p.key, gazetteer, report)]
+    report.looked_at = len(plans)
+
+    renderer = AtomRenderer(base_url, _names(gazetteer))
+    results: dict[str, _Plan] = {}
+    to_render = []
+    for plan in plans:
+        old = state.get(plan.key)
+        if (
+            plan.fingerprint is not None
+            and old is not None
+            and old.fingerprint == plan.fingerprint
+            and (out / feed_path(plan.key)).exists()
+        ):
+            # Same entries as last time: only the count may have moved.
+            plan.last_published = old.last_published
+            results[plan.key] = plan
+        elif plan.count or plan.key == ALL_KEY:
+            to_render.append(plan)
+    for batch in _batches(to_render, gazetteer):
+        with engine.connect() as conn:
+            by_seq = _load(conn, {s for p in batch for s in p.seqs}, gazetteer)
+        for plan in batch:
+            arts = [by_seq[s] for s in plan.seqs if s in by_seq]
+            plan.fingerprint = plan.fingerprint or _fingerprint(
+                (a.seq, a.content_hash, a.updated) for a in arts
+            )
+            plan.last_published = max((a.published for a in arts), default=None)
+            path = feed_path(plan.key)
+            region = None if plan.key == ALL_KEY else gazetteer.get(plan.key)
+            label = gazetteer.label(region) if region is not None else None
+            data = renderer.render(feed_info(region, label), arts)
+            if write_if_changed(out / path, data):
+                report.written.append(path)
+            results[plan.key] = plan
+        renderer.forget()
+
+    gone = [p.key for p in plans if p.count == 0 and p.key != ALL_KEY]
+    if full:
+        gone += [key for key in state if key not in results and not key.startswith("~")]
+    for key in gone:
+        results.pop(key, None)
+        path = out / feed_path(key)
+        if path.exists():
+            path.unlink()
+            report.removed.append(feed_path(key))
+
+    with engine.begin() as conn:
+        _save_state(conn, results, gone, full)
+        rows = conn.execute(
+            sa.select(feed_state.c.key, feed_state.c.articles, feed_state.c.last_published)
+        ).all()
+        report.feeds = len(rows)
+        if plans or report.removed or full or not _site_exists(out):
+            for name, data in render_site(rows, gazetteer, base_url).items():
+                if write_if_changed(out / name, data):
+                    report.written.append(name)
+        values = {
+            "last_seq": top_seq,
+            "updated_mark": mark,
+            "built_at": now or datetime.now(UTC),
+            "feeds": report.feeds,
+            "written": len(report.written),
+            "base_url": base_url,
+            "entries": entries,
+        }
+        if conn.execute(sa.update(feed_builds).where(feed_builds.c.id == 1), values).rowcount == 0:
+            conn.execute(sa.insert(feed_builds), {"id": 1, **values})
+    return report
+
+
+# -- deciding what to build -------------------------------------------------------------
+
+
+def _ordered() -> tuple[Any, Any]:
+    return articles.c.published.desc(), articles.c.seq.desc()
+
+
+def _plan_all(conn: Connection, limit: int) -> list[_Plan]:
+    """Every feed in one pass: region links streamed newest article first, each
+    region keeping its first ``limit`` seqs (the database does the one big sort)."""
+    tops: dict[str, list[int]] = {}
+    counts: dict[str, int] = {}
+    query = (
+        sa.select(article_regions.c.region_key, article_regions.c.article_seq)
+        .join(articles, articles.c.seq == article_regions.c.article_seq)
+        .order_by(*_ordered())
+    )
+    result = conn.execution_options(yield_per=20_000).execute(query)
+    for key, seq in result:
+        seqs = tops.get(key)
+        if seqs is None:
+            tops[key] = [seq]
+            counts[key] = 1
+            continue
+        counts[key] += 1
+        if len(seqs) < limit:
+            seqs.append(seq)
+    plans = [_Plan(key, seqs, counts[key]) for key, seqs in tops.items()]
+    plans.append(_all_plan(conn, limit))
+    return plans
+
+
+def _all_plan(conn: Connection, limit: int) -> _Plan:
+    seqs = list(
+        conn.execute(sa.select(articles.c.seq).order_by(*_ordered()).limit(limit)).scalars()
+    )
+    count = int(conn.execute(sa.select(sa.func.count()).select_from(articles)).scalar() or 0)
+    return _Plan(ALL_KEY, seqs, count)
+
+
+def _plan_changed(
+    conn: Connection, limit: int, previous: LastBuild, state: dict[str, Any]
+) -> list[_Plan]:
+    """Only the feeds that hold an article added or re-imported since the last build."""
+    changed = articles.c.seq > previous.last_seq
+    reimported = articles.c.updated != articles.c.published
+    if previous.updated_mark is not None:
+        reimported = sa.and_(reimported, articles.c.updated >= previous.updated_mark)
+    seqs = set(conn.execute(sa.select(articles.c.seq).where(sa.or_(changed, reimported))).scalars())
+    if not seqs:
+        return []
+    keys: set[str] = {ALL_KEY}
+    for chunk in _chunks(sorted(seqs)):
+        keys.update(
+            conn.execute(
+                sa.select(article_regions.c.region_key)
+                .where(article_regions.c.article_seq.in_(chunk))
+                .distinct()
+            ).scalars()
+        )
+    # A re-imported article may have moved region: the feeds that listed it before.
+    for key, row in state.items():
+        if key not in keys and row.entries and not seqs.isdisjoint(_seqs(row.entries)):
+            keys.add(key)
+    plans = []
+    for key in sorted(keys):
+        if key == ALL_KEY:
+            rows_q = sa.select(articles.c.seq, articles.c.content_hash, articles.c.updated)
+            count_q = sa.select(sa.func.count()).select_from(articles)
+        else:
+            rows_q = (
+                sa.select(articles.c.seq, articles.c.content_hash, articles.c.updated)
+                .join(article_regions, article_regions.c.article_seq == articles.c.seq)
+                .where(article_regions.c.region_key == key)
+            )
+            count_q = (
+                sa.select(sa.func.count())
+                .select_from(article_regions)
+                .where(article_regions.c.region_key == key)
+            )
+        rows = conn.execute(rows_q.order_by(*_ordered()).limit(limit)).all()
+        count = int(conn.execute(count_q).scalar() or 0)
+        plans.append(_Plan(key, [r[0] for r in rows], count, _fingerprint(rows)))
+    return plans
+
+
+def _fingerprint(rows: Iterable[Sequence[Any]]) -> str:
+    digest = hashlib.sha256(RENDER_VERSION.encode())
+    for seq, content_hash, updated in rows:
+        digest.update(f"|{seq}:{content_hash}:{updated.astimezone(UTC).isoformat()}".encode())
+    return digest.hexdigest()
+
+
+def _seqs(text: str) -> set[int]:
+    return {int(s) for s in text.split(",") if s}
+
+
+def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _known(key: str, gazetteer: Gazetteer, report: BuildReport) -> bool:
+    if key == ALL_KEY or key in gazetteer:
+        return True
+    report.skipped_regions.append(key)
+    return False
+
+
+def _batches(plans: list[_Plan], gazetteer: Gazetteer) -> Iterator[list[_Plan]]:
+    """Feeds grouped so neighbours (a city, its districts and zones) share one load
+    of articles, with at most about :data:`BATCH_ARTICLES` articles in memory."""
+
+    def group(plan: _Plan) -> tuple[str, str]:
+        if plan.key == ALL_KEY:
+            return ("", "")
+        lineage = gazetteer.lineage(plan.key)
+        return (lineage[-2].key if len(lineage) >= 2 else "", plan.key)
+
+    batch: list[_Plan] = []
+    seen: set[int] = set()
+    for plan in sorted(plans, key=group):
+        if batch and len(seen | set(plan.seqs)) > BATCH_ARTICLES:
+            yield batch
+            batch, seen = [], set()
+        batch.append(plan)
+        seen.update(plan.seqs)
+    if batch:
+        yield batch
+
+
+# -- loading articles --------------------------------------------------------------------
+
+
+def _load(conn: Connection, seqs: set[int], gazetteer: Gazetteer) -> dict[int, Article]:
+    """Full articles for ``seqs``, regions ordered leaf first (zone, district, city,
+    province) so categories read from the most specific."""
+    found: dict[int, Article] = {}
+    for chunk in _chunks(sorted(seqs)):
+        rows = conn.execute(sa.select(articles).where(articles.c.seq.in_(chunk))).all()
+        for row in rows:
+            leaf = row.region_key
+            keys: tuple[str, ...] = ()
+            if leaf is not None and leaf in gazetteer:
+                keys = gazetteer.ancestor_keys(leaf)
+            found[row.seq] = Article(
+                id=row.entry_id,
+                seq=row.seq,
+                url=row.url,
+                title=row.title,
+                published=row.published,
+                updated=row.updated,
+                ingested_at=row.ingested_at,
+                source=row.source,
+                zone=row.zone,
+                region=row.region,
+                category=row.category,
+                content=row.content,
+                summary=row.summary,
+                content_hash=row.content_hash,
+                region_keys=keys,
+                backfill=bool(row.backfill),
+                source_name=row.source_name,
+            )
+    return found
+
+
+def _names(gazetteer: Gazetteer) -> Any:
+    def name(key: str) -> str | None:
+        region = gazetteer.find(key)
+        return region.name if region is not None else None
+
+    return name
+
+
+# -- state ------------------------------------------------------------------------------
+
+
+def _state_version(store: ArticleStore) -> str | None:
+    """The render version the stored fingerprints were made with (kept in a
+    pseudo-row so a renderer change forces one full build)."""
+    with store.engine.connect() as conn:
+        value = conn.execute(
+            sa.select(feed_state.c.fingerprint).where(feed_state.c.key == "~version")
+        ).scalar()
+    return None if value is None else str(value)
+
+
+def _save_state(conn: Connection, plans: dict[str, _Plan], gone: list[str], full: bool) -> None:
+    if full:
+        conn.execute(sa.delete(feed_state))
+    else:
+        doomed = list(plans) + gone
+        for start in range(0, len(doomed), _IN_CHUNK):
+            conn.execute(
+                sa.delete(feed_state).where(feed_state.c.key.in_(doomed[start : start + _IN_CHUNK]))
+            )
+    rows = [
+        {
+            "key": p.key,
+            "fingerprint": p.fingerprint or "",
+            "entries": ",".join(map(str, p.seqs)),
+            "articles": p.count,
+            "last_published": p.last_published,
+        }
+        for p in plans.values()
+    ]
+    if full:
+        rows.append(
+            {
+                "key": "~version",
+                "fingerprint": RENDER_VERSION,
+                "entries": "",
+                "articles": 0,
+                "last_published": None,
+            }
+        )
+    if rows:
+        conn.execute(sa.insert(feed_state), rows)
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically replace ``path`` with ``data`` unless it already holds exactly that.
+
+    Returns whether the file was written. The temporary file lives in the same
+    directory so ``os.replace`` is a rename on one filesystem (atomic on POSIX).
+    """
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must read it
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def _site_exists(out: Path) -> bool:
+    return (out / "index.html").exists() and (out / "feeds.opml").exists()
+
+
+# -- index.html and feeds.opml ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SiteNode:
+    """A region with a feed, as the index and the OPML list it."""
+
+    key: str
+    name: str
+    level: str
+    articles: int
+    last: str  # last publication date, YYYY-MM-DD (Beijing time), or ""
+    path: str  # feeds/{key}.atom
+    children: list[SiteNode] = field(default_factory=list)
+
+
+_LEVEL_NAMES = {
+    RegionLevel.PROVINCE.value: "省级",
+    RegionLevel.CITY.value: "市",
+    RegionLevel.DISTRICT.value: "区县",
+    RegionLevel.ZONE.value: "开发区",
+}
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("feeds", "templates"),
+        autoescape=select_autoescape(["html", "opml", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["xmlsafe"] = xml_safe
+    env.globals["level_names"] = _LEVEL_NAMES
+    return env
+
+
+def site_tree(
+    rows: Iterable[Sequence[Any]], gazetteer: Gazetteer
+) -> tuple[SiteNode | None, list[SiteNode]]:
+    """``(all, provinces)``: the feeds as a tree, divisions by adcode, zones by name."""
+    nodes: dict[str, SiteNode] = {}
+    regions: dict[str, Region] = {}
+    everything: SiteNode | None = None
+    for key, count, last in rows:
+        if key.startswith("~"):
+            continue
+        day = last.astimezone(CHINA_TZ).strftime("%Y-%m-%d") if last is not None else ""
+        if key == ALL_KEY:
+            everything = SiteNode(key, "全部地区", "all", count, day, feed_path(key))
+            continue
+        region = gazetteer.find(key)
+        if region is None:
+            continue
+        regions[key] = region
+        nodes[key] = SiteNode(key, region.name, region.level.value, count, day, feed_path(key))
+    roots: list[SiteNode] = []
+    for key, node in nodes.items():
+        parent = regions[key].parent_key
+        (nodes[parent].children if parent in nodes else roots).append(node)
+
+    def order(node: SiteNode) -> tuple[bool, str]:
+        zone = regions[node.key].is_zone
+        return (zone, node.name if zone else node.key)
+
+    def sort(items: list[SiteNode]) -> None:
+        items.sort(key=order)
+        for item in items:
+            sort(item.children)
+
+    sort(roots)
+    return everything, roots
+
+
+def render_site(
+    rows: Iterable[Sequence[Any]], gazetteer: Gazetteer, base_url: str
+) -> dict[str, bytes]:
+    """``index.html`` and ``feeds.opml`` from the feed state rows (key, count, last)."""
+    everything, roots = site_tree(rows, gazetteer)
+    latest = max((n.last for n in roots if n.last), default="")
+    if everything is not None and everything.last:
+        latest = everything.last
+    env = _environment()
+    context = {"all": everything, "roots": roots, "latest": latest, "base_url": base_url}
+    index = env.get_template("index.html.j2").render(**context)
+    opml = env.get_template("feeds.opml.j2").render(**context)
+    return {"index.html": index.encode("utf-8"), "feeds.opml": opml.encode("utf-8")}

@@ -1,0 +1,232 @@
+"""Crawling a news portal (SPEC §1, ``type: portal``): list pages in, articles out.
+
+One poll walks each configured list URL newest first: it finds detail links by
+``detail_pattern``, fetches only the ones the store does not know, and follows the
+``next_page_text`` link while a page still brings unknown links. A page that brings
+nothing new ends the walk, so a steady-state poll costs one conditional GET per list
+URL. Detail pages of one list page are fetched concurrently while the walk moves
+on to the next list page; the :class:`~feeds.sources.fetch.Fetcher` keeps the
+per-host limits. A page that fails is reported and counted; the poll goes on.
+
+This module decides what to fetch and hands results back through callbacks; it does
+not touch the store (see :mod:`feeds.sources.run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from urllib.parse import urljoin
+
+from feeds.charset import decode_page
+from feeds.errors import ExtractError, FetchError
+from feeds.extract import extract_article, extract_links, find_next_page
+from feeds.models import ArticleRecord, PortalSource
+from feeds.sources.fetch import Fetcher, HTTPStatusError, RobotsDisallowed
+from feeds.sources.state import Validators
+from feeds.urls import InvalidURL, canonical_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One page that could not be used, and why.
+
+    ``kind`` is ``list`` (a list page), ``fetch`` (a detail page that could not be
+    fetched) or ``extract`` (fetched, but not an article). ``permanent`` failures
+    (404, robots.txt, not an article) are not retried on every poll.
+    """
+
+    url: str
+    reason: str
+    kind: str
+    permanent: bool
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.reason}"
+
+
+@dataclass(slots=True)
+class PortalPoll:
+    """What one poll of a portal did; the runner turns it into state and a report."""
+
+    list_pages: int = 0  # list pages fetched with a body (200)
+    list_unchanged: int = 0  # list pages answered 304 Not Modified
+    detail_pages: int = 0  # detail pages fetched (extracted or not)
+    links_found: int = 0  # detail links seen on fetched list pages
+    new_links: int = 0  # of which the store did not know
+    articles: int = 0  # detail pages extracted into records
+    failures: list[Failure] = field(default_factory=list)
+    validators: dict[str, Validators] = field(default_factory=dict)
+    succeeded: list[str] = field(default_factory=list)  # detail URLs fetched and extracted
+
+    @property
+    def pages_fetched(self) -> int:
+        return self.list_pages + self.detail_pages
+
+    @property
+    def list_failed(self) -> int:
+        return sum(1 for f in self.failures if f.kind == "list")
+
+    @property
+    def extract_failed(self) -> int:
+        return sum(1 for f in self.failures if f.kind == "extract")
+
+
+#: Called with each extracted record; may write to the store (awaited, so it can
+#: hand the write to a thread while fetching goes on).
+ArticleSink = Callable[[ArticleRecord], Awaitable[None]]
+#: Given canonical URLs, returns those not to fetch (already stored, or failed for good).
+KnownFilter = Callable[[list[str]], set[str]]
+
+
+async def crawl_portal(
+    source: PortalSource,
+    fetcher: Fetcher,
+    *,
+    known: KnownFilter,
+    on_article: ArticleSink,
+    validators: dict[str, Validators] | None = None,
+    retry: Iterable[str] = (),
+    on_progress: Callable[[PortalPoll], None] | None = None,
+) -> PortalPoll:
+    """Poll ``source`` once.
+
+    ``validators`` are the remembered ETag/Last-Modified of list pages; a list page
+    answered 304 ends its walk. ``retry`` are detail URLs that failed for a passing
+    reason on an earlier poll; they are fetched again whatever the list pages say.
+    The returned poll's ``validators`` are worth saving only for walks that fetched
+    every new detail page (a list page must not answer 304 while an article it
+    links to still waits to be fetched).
+    """
+    poll = PortalPoll()
+    remembered = validators or {}
+    pattern = re.compile(source.detail_pattern)
+    queued: set[str] = set()
+    tasks: list[asyncio.Task[bool]] = []
+
+    def progress() -> None:
+        if on_progress is not None:
+            on_progress(poll)
+
+    async def detail(url: str) -> bool:
+        """Fetch and extract one article; False on a failure that may heal."""
+        try:
+            page = await fetcher.get(url)
+        except FetchError as exc:
+            permanent = isinstance(exc, RobotsDisallowed) or (
+                isinstance(exc, HTTPStatusError) and exc.permanent
+            )
+            _fail(poll, Failure(url, exc.reason, "fetch", permanent))
+            progress()
+            return permanent
+        poll.detail_pages += 1
+        try:
+            html = decode_page(page.content, page.content_type)
+            record = extract_article(html, url)
+        except ExtractError as exc:
+            _fail(poll, Failure(url, f"not an article: {exc}", "extract", True))
+            progress()
+            return True
+        poll.articles += 1
+        poll.succeeded.append(url)
+        await on_article(replace(record, url=url))
+        progress()
+        return True
+
+    def spawn(urls: list[str]) -> list[asyncio.Task[bool]]:
+        started = []
+        for url in urls:
+            if url not in queued:
+                queued.add(url)
+                started.append(asyncio.create_task(detail(url)))
+        tasks.extend(started)
+        return started
+
+    async def walk(start: str) -> None:
+        url: str | None = urljoin(source.base_url, start)
+        seen_pages: set[str] = set()
+        chain: list[asyncio.Task[bool]] = []
+        fresh: dict[str, Validators] = {}
+        complete = True
+        pages = 0
+        while url is not None and url not in seen_pages:
+            if pages >= source.max_pages:
+                log.info("%s: stopped after max_pages=%d list pages at %s",
+                         source.name, source.max_pages, url)
+                complete = False
+                break
+            seen_pages.add(url)
+            pages += 1
+            cached = remembered.get(url)
+            try:
+                page = await fetcher.get(
+                    url,
+                    etag=cached.etag if cached else None,
+                    last_modified=cached.last_modified if cached else None,
+                )
+            except FetchError as exc:
+                _fail(poll, Failure(url, exc.reason, "list", False))
+                progress()
+                complete = False
+                break
+            if page.not_modified:
+                poll.list_unchanged += 1
+                progress()
+                break
+            poll.list_pages += 1
+            if page.etag or page.last_modified:
+                fresh[url] = Validators(page.etag, page.last_modified)
+            html = decode_page(page.content, page.content_type)
+            links = _detail_links(html, page.final_url, pattern)
+            poll.links_found += len(links)
+            if not links:
+                log.warning("%s: list page %s holds no link matching detail_pattern %r",
+                            source.name, url, source.detail_pattern)
+                progress()
+                break
+            unknown = [link for link in links if link not in queued]
+            skip = known(unknown) if unknown else set()
+            unknown = [link for link in unknown if link not in skip]
+            poll.new_links += len(unknown)
+            chain += spawn(unknown)
+            progress()
+            if not unknown:
+                break
+            url = find_next_page(html, page.final_url, source.next_page_text)
+            url = _canonical(url) if url else None
+        outcomes = await asyncio.gather(*chain)
+        if complete and all(outcomes):
+            poll.validators.update(fresh)
+
+    retry_tasks = spawn([u for u in dict.fromkeys(retry)])
+    await asyncio.gather(*(walk(start) for start in source.list_urls))
+    await asyncio.gather(*retry_tasks)
+    await asyncio.gather(*tasks)  # every task is done by now; this re-raises any bug
+    return poll
+
+
+def _fail(poll: PortalPoll, failure: Failure) -> None:
+    poll.failures.append(failure)
+    log.warning("%s page failed: %s", failure.kind, failure)
+
+
+def _canonical(url: str) -> str | None:
+    try:
+        return canonical_url(url)
+    except InvalidURL:
+        return None
+
+
+def _detail_links(html: str, base_url: str, pattern: re.Pattern[str]) -> list[str]:
+    """Detail links in page order, canonical, each once."""
+    found: dict[str, None] = {}
+    for link in extract_links(html, base_url, pattern.pattern):
+        canonical = _canonical(link)
+        if canonical is not None:
+            found.setdefault(canonical, None)
+    return list(found)

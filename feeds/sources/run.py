@@ -1,0 +1,257 @@
+"""One poll of a source, from the network to the store, with its state remembered.
+
+This is the composition of the crawler (:mod:`~feeds.sources.portal`), the feed
+reader (:mod:`~feeds.sources.feed`), the :class:`~feeds.ingest.Ingestor` and the
+source state (:mod:`~feeds.sources.state`): the CLI and the worker call
+:func:`ingest_sources` (or :func:`ingest_source` inside their own event loop).
+
+The first successful poll of a source is its backfill (SPEC §8): its articles are
+stored with ``backfill=True`` so nobody is emailed a portal's whole archive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from feeds.ingest import Ingestor
+from feeds.models import ArticleRecord, CrawlPolicy, FeedSource, PortalSource, Source
+from feeds.regions import Gazetteer
+from feeds.sources.feed import poll_feed
+from feeds.sources.fetch import Fetcher
+from feeds.sources.health import Problem, check_source
+from feeds.sources.portal import Failure, PortalPoll, crawl_portal
+from feeds.sources.state import (
+    FAILED,
+    OK,
+    PARTIAL,
+    UNCHANGED,
+    SourceStateStore,
+    Validators,
+)
+from feeds.store import ArticleStore, UpsertCounts
+
+log = logging.getLogger(__name__)
+
+#: Records handed to the store at once while a crawl goes on.
+BATCH = 200
+#: A page failing for a passing reason this many polls in a row is given up on.
+MAX_TRANSIENT_FAILURES = 5
+#: Pages that failed for good (404, not an article) are asked again after this long.
+RECHECK_AFTER = timedelta(days=1)
+#: Detail pages that failed for a passing reason, retried per poll at most.
+RETRY_PER_POLL = 200
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one poll of one source did; ``failed`` counts pages, not articles."""
+
+    source: str
+    result: str = OK  # ok | partial | failed | unchanged
+    pages_fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    backfill: bool = False
+    errors: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = (f"{self.source}: {self.result}, {self.pages_fetched} pages fetched, "
+                f"{self.new} new, {self.updated} updated, {self.failed} failed")
+        if self.backfill and self.new:
+            line += " (first poll: stored as backfill, nobody is notified)"
+        return line
+
+
+Progress = Callable[[str, str], None]
+
+
+async def ingest_source(
+    source: Source,
+    store: ArticleStore,
+    gazetteer: Gazetteer,
+    fetcher: Fetcher,
+    now: datetime,
+    *,
+    on_progress: Progress | None = None,
+) -> IngestReport:
+    """Poll ``source`` once, store what it brings, remember how it went."""
+    states = SourceStateStore(store.engine)
+    before = states.get(source.name)
+    backfill = not before.backfill_done
+    ingestor = Ingestor(store, gazetteer)
+    counts = UpsertCounts()
+    lock = asyncio.Lock()
+    pending: list[ArticleRecord] = []
+    newest: list[ArticleRecord] = []
+
+    async def flush() -> None:
+        async with lock:
+            if not pending:
+                return
+            batch = pending[:]
+            pending.clear()
+            done = await asyncio.to_thread(
+                ingestor.add, batch, now=now, source_name=source.name,
+                hint=source.region, backfill=backfill,
+            )
+            counts.__iadd__(done)
+
+    async def on_article(record: ArticleRecord) -> None:
+        pending.append(record)
+        if not newest or record.published > newest[0].published:
+            newest[:] = [record]
+        if len(pending) >= BATCH:
+            await flush()
+
+    failures: list[Failure]
+    validators: dict[str, Validators]
+    if isinstance(source, PortalSource):
+
+        def known(urls: list[str]) -> set[str]:
+            return store.known_urls(urls) | states.skipped(urls, now=now, recheck=RECHECK_AFTER)
+
+        def progress(poll: PortalPoll) -> None:
+            if on_progress is not None:
+                on_progress(source.name, f"{poll.pages_fetched} pages, {poll.articles} articles, "
+                                         f"{len(poll.failures)} failed")
+
+        list_urls = [_absolute(source.base_url, u) for u in source.list_urls]
+        poll = await crawl_portal(
+            source, fetcher, known=known, on_article=on_article,
+            validators=states.validators(list_urls),
+            retry=states.retry_urls(source.name, limit=RETRY_PER_POLL),
+            on_progress=progress,
+        )
+        await flush()
+        failures, validators = poll.failures, poll.validators
+        fetched, listed = poll.pages_fetched, poll.list_pages
+        unchanged_lists = poll.list_unchanged
+        links, extracted, succeeded = poll.links_found, poll.articles, poll.succeeded
+    else:
+        assert isinstance(source, FeedSource)
+        feed = await poll_feed(source, fetcher, validators=states.validators([source.url])
+                               .get(source.url), now=now)
+        for record in feed.records:
+            await on_article(record)
+        await flush()
+        failures, validators = feed.failures, feed.validators
+        fetched = listed = 1 if feed.fetched else 0
+        unchanged_lists = 1 if feed.not_modified else 0
+        links, extracted, succeeded = feed.entries, len(feed.records), []
+
+    list_failed = sum(1 for f in failures if f.kind == "list")
+    if listed == 0 and unchanged_lists == 0 and list_failed:
+        result = FAILED
+    elif failures:
+        result = PARTIAL
+    elif listed == 0 and unchanged_lists:
+        result = UNCHANGED
+    else:
+        result = OK
+
+    _remember_urls(states, source.name, failures, succeeded, validators, now)
+    extract_failed = sum(1 for f in failures if f.kind == "extract")
+    last = newest[0] if newest else None
+    if before.last_article_at is not None and last is not None and (
+        last.published <= before.last_article_at
+    ):
+        last = None
+    after = replace(
+        before,
+        last_poll_at=now,
+        last_success_at=before.last_success_at if result == FAILED else now,
+        last_result=result,
+        last_error=str(failures[0]) if failures else None,
+        consecutive_failures=before.consecutive_failures + 1 if result == FAILED else 0,
+        error_count=before.error_count + len(failures),
+        polls=before.polls + 1,
+        pages_fetched=fetched,
+        pages_failed=len(failures),
+        links_found=links,
+        extract_failed=extract_failed,
+        articles_found=extracted,
+        empty_polls=(
+            before.empty_polls + 1 if listed and links == 0
+            else 0 if listed else before.empty_polls
+        ),
+        last_article_at=last.published if last else before.last_article_at,
+        last_article_url=last.url if last else before.last_article_url,
+        backfill_done=before.backfill_done or result != FAILED,
+    )
+    states.save(after)
+
+    report = IngestReport(
+        source=source.name, result=result, pages_fetched=fetched, new=counts.inserted,
+        updated=counts.updated, unchanged=counts.unchanged, failed=len(failures),
+        backfill=backfill, errors=[str(f) for f in failures],
+    )
+    report.problems = check_source(
+        source, after, now, zone_last_published=states.zone_last_published(source.name)
+    )
+    for problem in report.problems:
+        log.warning("source health: %s", problem, extra={"zw_source": source.name,
+                                                          "zw_problem": problem.kind})
+    return report
+
+
+def ingest_sources(
+    sources: Sequence[Source],
+    store: ArticleStore,
+    gazetteer: Gazetteer,
+    policy: CrawlPolicy,
+    *,
+    now: Callable[[], datetime],
+    on_progress: Progress | None = None,
+    on_report: Callable[[IngestReport], None] | None = None,
+) -> list[IngestReport]:
+    """Poll each source in turn with one shared :class:`Fetcher` (shared host limits).
+
+    ``now`` is a clock, read once per source, so a long crawl stamps each source
+    with the time its poll began.
+    """
+
+    async def main() -> list[IngestReport]:
+        reports = []
+        async with Fetcher(policy) as fetcher:
+            for source in sources:
+                report = await ingest_source(
+                    source, store, gazetteer, fetcher, now(), on_progress=on_progress
+                )
+                reports.append(report)
+                if on_report is not None:
+                    on_report(report)
+        return reports
+
+    return asyncio.run(main())
+
+
+def _absolute(base_url: str, url: str) -> str:
+    from urllib.parse import urljoin
+
+    return urljoin(base_url, url)
+
+
+def _remember_urls(
+    states: SourceStateStore,
+    name: str,
+    failures: list[Failure],
+    succeeded: list[str],
+    validators: dict[str, Validators],
+    now: datetime,
+) -> None:
+    if validators:
+        states.save_validators(name, validators, now=now)
+    if succeeded:
+        states.clear_failures(succeeded)
+    for failure in failures:
+        if failure.kind == "list":
+            continue
+        states.record_failure(name, failure.url, failure.reason, permanent=failure.permanent,
+                              now=now, give_up_after=MAX_TRANSIENT_FAILURES)
