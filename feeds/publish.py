@@ -221,7 +221,7 @@ def build_feeds(
         rows = conn.execute(
             sa.select(feed_state.c.key, feed_state.c.articles, feed_state.c.last_published)
         ).all()
-        report.feeds = len(rows)
+        report.feeds = sum(1 for row in rows if not row[0].startswith("~"))
         if plans or report.removed or full or not _site_exists(out):
             for name, data in render_site(rows, gazetteer, base_url).items():
                 if write_if_changed(out / name, data):
