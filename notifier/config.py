@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from feeds.models import FeedSource, PortalSource, Source
+from notifier import yamlpos
 from notifier.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/zonewire.yaml")
@@ -37,7 +39,7 @@ def parse_duration(value: Any) -> timedelta:
     raise ValueError(f"not a duration: {value!r} (write it like 30s, 10m, 6h or 7d)")
 
 
-def expand_env(value: str, environ: dict[str, str] | None = None) -> str:
+def expand_env(value: str, environ: Mapping[str, str] | None = None) -> str:
     """Replace ``${VAR}`` with the environment's value; a missing one is an error."""
     env = os.environ if environ is None else environ
 
@@ -50,7 +52,18 @@ def expand_env(value: str, environ: dict[str, str] | None = None) -> str:
     return _ENV.sub(sub, value)
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+#: In JSON Schema a duration is what the YAML says (``10m``), not ISO 8601.
+DURATION_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$"},
+        {"type": "number", "minimum": 0},
+    ],
+    "description": "a duration: 30s, 10m, 6h, 7d (a bare number is seconds)",
+}
+
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)
+]
 
 
 class _Model(BaseModel):
@@ -59,12 +72,12 @@ class _Model(BaseModel):
 
 class FeedsSettings(_Model):
     output_dir: Path = Path("public")
-    entries: int = Field(50, ge=1, le=10_000)
+    entries: int = Field(default=50, ge=1, le=10_000)
 
 
 class SmtpSettings(_Model):
     host: str = "127.0.0.1"
-    port: int = Field(25, ge=1, le=65535)
+    port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "tls"] = "none"
     username: str | None = None
     password: str | None = None
@@ -75,35 +88,35 @@ class EmailSettings(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     transport: Literal["maildir", "smtp"] = "maildir"
-    from_: str = Field("zonewire <zonewire@localhost>", alias="from")
+    from_: str = Field(default="zonewire <zonewire@localhost>", alias="from")
     outbox: Path = Path("var/outbox")
     smtp: SmtpSettings = SmtpSettings()
 
 
 class ServeSettings(_Model):
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)
 
 
 class RetrySettings(_Model):
-    max_attempts: int = Field(8, ge=1, le=100)
+    max_attempts: int = Field(default=8, ge=1, le=100)
     initial: Duration = timedelta(seconds=30)
     max: Duration = timedelta(hours=6)
 
 
 class DeliverySettings(_Model):
-    concurrency: int = Field(8, ge=1, le=256)
+    concurrency: int = Field(default=8, ge=1, le=256)
     retry: RetrySettings = RetrySettings()
     timeout: Duration = timedelta(seconds=20)
 
 
 class CrawlSettings(_Model):
     user_agent: str = "zonewire/0.1 (+https://github.com/zonewire/zonewire)"
-    per_host_concurrency: int = Field(2, ge=1, le=64)
+    per_host_concurrency: int = Field(default=2, ge=1, le=64)
     per_host_delay: Duration = timedelta(milliseconds=250)
     timeout: Duration = timedelta(seconds=20)
-    max_page_bytes: int = Field(5 * 1024 * 1024, ge=1024)
-    retries: int = Field(3, ge=0, le=20)
+    max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    retries: int = Field(default=3, ge=0, le=20)
     backoff: Duration = timedelta(seconds=1)
     obey_robots: bool = True
 
@@ -117,7 +130,7 @@ class PortalSourceSettings(_Model):
     next_page_text: str = "下一页"
     interval: Duration = timedelta(minutes=10)
     region: str | None = None
-    max_pages: int = Field(50, ge=1)
+    max_pages: int = Field(default=50, ge=1)
     silent_after: Duration | None = None
 
     def to_source(self) -> PortalSource:
@@ -176,13 +189,41 @@ class Settings(_Model):
         return [s.to_source() for s in self.sources]
 
 
-def _expand(node: Any) -> Any:
+def expand_tree(
+    node: Any,
+    doc: yamlpos.Document,
+    problems: list[str],
+    environ: Mapping[str, str] | None = None,
+    path: tuple[str | int, ...] = (),
+    *,
+    failed: set[tuple[str | int, ...]] | None = None,
+) -> Any:
+    """Expand ``${VAR}`` in every string of ``node``; a missing one is a problem.
+
+    A string with a missing variable is kept as written, so later checks of the
+    same value do not pile a second, misleading message on top; its path is added
+    to ``failed``.
+    """
     if isinstance(node, str):
-        return expand_env(node)
+        if "${" not in node:
+            return node
+        try:
+            return expand_env(node, environ)
+        except ValueError as exc:
+            problems.append(doc.problem(path, str(exc)))
+            if failed is not None:
+                failed.add(path)
+            return node
     if isinstance(node, list):
-        return [_expand(item) for item in node]
+        return [
+            expand_tree(item, doc, problems, environ, (*path, i), failed=failed)
+            for i, item in enumerate(node)
+        ]
     if isinstance(node, dict):
-        return {key: _expand(value) for key, value in node.items()}
+        return {
+            key: expand_tree(value, doc, problems, environ, (*path, key), failed=failed)
+            for key, value in node.items()
+        }
     return node
 
 
@@ -194,29 +235,44 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else DEFAULT_CONFIG
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and validate the service configuration; a missing file means defaults."""
-    import yaml
+def problems_error(problems: list[str], file: str) -> ConfigError:
+    """One :class:`ConfigError` for every problem of one file, one per line."""
+    problems = yamlpos.sort_problems(problems)
+    if len(problems) == 1:
+        return ConfigError(problems[0], problems)
+    header = f"{file}: {len(problems)} problems"
+    return ConfigError("\n".join([header, *problems]), problems)
 
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the service configuration; a missing file means defaults.
+
+    Every problem is reported at once, each as ``file:line:col: message``.
+    """
     if not path.exists():
         if path == DEFAULT_CONFIG:
             return Settings()
         raise ConfigError(f"{path}: no such file (give -c PATH or set ZONEWIRE_CONFIG)")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        doc = yamlpos.load(path)
+    except yamlpos.YamlSyntaxError as exc:
+        raise ConfigError(str(exc)) from None
+    return settings_from_document(doc, environ)
+
+
+def settings_from_document(
+    doc: yamlpos.Document, environ: Mapping[str, str] | None = None
+) -> Settings:
+    problems = list(doc.problems)
+    data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1:1: expected a mapping of settings")
+        raise ConfigError(f"{doc.where(())}: expected a mapping of settings (key: value)")
+    expanded = expand_tree(data, doc, problems, environ)
+    settings: Settings | None = None
     try:
-        return Settings.model_validate(_expand(data))
-    except ValueError as exc:
-        if isinstance(exc, ValidationError):
-            problems = [
-                f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                for err in exc.errors()
-            ]
-            raise ConfigError("\n".join(problems)) from None
-        raise ConfigError(f"{path}: {exc}") from None
+        settings = Settings.model_validate(expanded)
+    except ValidationError as exc:
+        problems += yamlpos.pydantic_problems(doc, exc.errors(), Settings, data=expanded)
+    if problems or settings is None:
+        raise problems_error(problems, doc.file)
+    return settings

@@ -1,0 +1,332 @@
+"""YAML with positions: every value and key keeps its 1-based line and column.
+
+``yaml.safe_load`` forgets where things were, so a message could only say
+``subscribers.3.email``. Here the document is composed into nodes (libyaml's C
+parser when available) and built into plain Python data while a table records
+where each value and each mapping key started. A pydantic error ``loc`` or any
+path into the data then maps back to ``file:line:col`` (SPEC §3: 1-based lines
+and columns, columns counted in characters, as PyYAML's marks count them).
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+Path_ = tuple[str | int, ...]
+
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    line: int
+    col: int
+
+
+@dataclass
+class Document:
+    """Plain data of one YAML file plus the position of every value and key."""
+
+    file: str
+    data: Any
+    values: dict[Path_, Pos] = field(default_factory=dict)
+    keys: dict[Path_, Pos] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def pos(self, path: Sequence[str | int], *, key: bool = False) -> Pos:
+        """Where ``path`` is written; the nearest enclosing value if it is not."""
+        current = tuple(path)
+        if key and current in self.keys:
+            return self.keys[current]
+        while current:
+            if current in self.values:
+                return self.values[current]
+            current = current[:-1]
+        return self.values.get((), Pos(1, 1))
+
+    def where(self, path: Sequence[str | int], *, key: bool = False) -> str:
+        pos = self.pos(path, key=key)
+        return f"{self.file}:{pos.line}:{pos.col}"
+
+    def problem(self, path: Sequence[str | int], message: str, *, key: bool = False) -> str:
+        return f"{self.where(path, key=key)}: {message}"
+
+
+def _pos(node: yaml.Node) -> Pos:
+    mark = node.start_mark
+    return Pos(mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, loader: Any, doc: Document) -> None:
+        self.loader = loader
+        self.doc = doc
+        self.active: set[int] = set()
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.doc.values[path] = _pos(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        if id(node) in self.active:  # a recursive alias: nothing sensible to build
+            self.doc.problems.append(
+                f"{self.doc.file}:{_pos(node).line}:{_pos(node).col}: recursive alias"
+            )
+            return None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            return None
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        self.loader.flatten_mapping(node)  # resolves ``<<: *anchor`` merge keys
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                self.doc.problems.append(
+                    f"{self.doc.file}:{_pos(key_node).line}:{_pos(key_node).col}: "
+                    "a key must be a plain word"
+                )
+                continue
+            sub = (*path, key if isinstance(key, (str, int)) else str(key))
+            if key in result:
+                first = self.doc.keys[sub]
+                self.doc.problems.append(
+                    f"{self.doc.file}:{_pos(key_node).line}:{_pos(key_node).col}: "
+                    f"duplicate key '{key}' (first written at line {first.line}); "
+                    "remove one of them"
+                )
+                continue
+            self.doc.keys[sub] = _pos(key_node)
+            result[key] = self.build(value_node, sub)
+        return result
+
+
+def parse(text: str, file: str) -> Document:
+    """Parse one YAML document; a syntax error raises with its position.
+
+    Duplicate keys and other structural slips are collected in ``problems``
+    instead of being silently resolved (YAML keeps the last, which would hide a
+    typo).
+    """
+    doc = Document(file=file, data=None)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            doc.data = _Builder(loader, doc).build(node, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else f"{file}:1:1"
+        what = exc.problem or exc.context or "syntax error"
+        raise YamlSyntaxError(f"{where}: not valid YAML: {what}") from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(f"{file}:1:1: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    return doc
+
+
+def load(path: Path, display: str | None = None) -> Document:
+    """Read and parse ``path``; ``display`` is the file name messages show."""
+    name = display if display is not None else str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlSyntaxError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlSyntaxError(f"{name}:{line}:1: not UTF-8 (save the file as UTF-8)") from None
+    return parse(text, name)
+
+
+class YamlSyntaxError(ValueError):
+    """Raised by :func:`parse` with a ready ``file:line:col: message``."""
+
+
+# -- pydantic errors back to positions -----------------------------------------
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation may hold (Optional, Annotated, unions)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+    return [annotation]
+
+
+def _items(annotations: list[Any]) -> list[Any]:
+    """The item types of the list (or dict) types among ``annotations``."""
+    result: list[Any] = []
+    for candidate in annotations:
+        origin = typing.get_origin(candidate)
+        args = typing.get_args(candidate)
+        if origin in (list, tuple, set, frozenset) and args:
+            result += _unwrap(args[0])
+        elif origin is dict and len(args) == 2:
+            result += _unwrap(args[1])
+    return result
+
+
+def _models(annotations: list[Any]) -> list[type[BaseModel]]:
+    return [t for t in annotations if isinstance(t, type) and issubclass(t, BaseModel)]
+
+
+def field_names(model: type[BaseModel]) -> list[str]:
+    """The keys a YAML mapping for ``model`` may hold (aliases as written)."""
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _field(model: type[BaseModel], key: str) -> Any:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info.annotation
+    return None
+
+
+def _tagged(model: type[BaseModel], tag: str) -> bool:
+    return tag in typing.get_args(_field(model, "type"))
+
+
+def resolve_loc(
+    loc: Sequence[str | int], data: Any, model: type[BaseModel]
+) -> tuple[Path_, list[type[BaseModel]]]:
+    """Turn a pydantic ``loc`` into a path into ``data``.
+
+    Pydantic adds segments to ``loc`` for unions (the tag of a discriminated union,
+    ``function-after[...]``, a member type's name); those are skipped by following
+    the data itself. Also returns the models that apply where the last segment is
+    a key, so an unknown key can be compared with the valid ones.
+    """
+    path: list[str | int] = []
+    current = data
+    kinds: list[Any] = [model]
+    parents: list[type[BaseModel]] = [model]
+    for segment in loc:
+        models = _models(kinds)
+        if isinstance(current, dict) and segment in current:
+            parents = models
+            kinds = [t for m in models if (a := _field(m, str(segment))) for t in _unwrap(a)]
+            path.append(segment)
+            current = current[segment]
+        elif isinstance(current, list) and isinstance(segment, int) and segment < len(current):
+            kinds = _items(kinds)
+            path.append(segment)
+            current = current[segment]
+        elif isinstance(current, dict) and isinstance(segment, str):
+            tagged = [m for m in models if _tagged(m, segment)]
+            if tagged and current.get("type") == segment:
+                kinds = list(tagged)
+            elif any(segment in field_names(m) for m in models) or not models:
+                parents = models
+                path.append(segment)  # a key the data lacks (missing): the last segment
+                current = None
+            # anything else names a union member or validator, not a place in the data
+    return tuple(path), parents
+
+
+def close_keys(key: str, valid: Sequence[str]) -> list[str]:
+    return difflib.get_close_matches(key, list(valid), n=3, cutoff=0.5)
+
+
+def unknown_key_message(key: str, valid: Sequence[str]) -> str:
+    close = close_keys(key, valid)
+    hint = f" — did you mean {' or '.join(close)}?" if close else ""
+    return f"unknown key '{key}'{hint} (valid keys: {', '.join(valid)})"
+
+
+def pydantic_problems(
+    doc: Document,
+    errors: Sequence[Any],
+    model: type[BaseModel],
+    prefix: Sequence[str | int] = (),
+    data: Any = None,
+) -> list[str]:
+    """One ``file:line:col: message`` per pydantic error, with the fix where known.
+
+    ``data`` is what was validated (the document's data at ``prefix`` by default).
+    """
+    target = data if data is not None else _at(doc.data, prefix)
+    problems: list[str] = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        path, models = resolve_loc(loc, target, model)
+        full = (*prefix, *path)
+        kind = err.get("type", "")
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            problems.append(_tag_problem(doc, full, err))
+        elif kind == "extra_forbidden" and path:
+            valid = sorted({k for m in models for k in field_names(m)})
+            problems.append(doc.problem(full, unknown_key_message(str(path[-1]), valid), key=True))
+        elif kind == "missing" and path:
+            problems.append(doc.problem(full[:-1], f"missing key '{path[-1]}'"))
+        else:
+            problems.append(doc.problem(full, _message(err, path)))
+    return problems
+
+
+def _tag_problem(doc: Document, path: Path_, err: Any) -> str:
+    ctx = err.get("ctx") or {}
+    key = str(ctx.get("discriminator", "type")).strip("'")
+    expected = str(ctx.get("expected_tags", "")).replace("'", "")
+    if err.get("type") == "union_tag_not_found":
+        return doc.problem(path, f"missing key '{key}' (one of: {expected})")
+    return doc.problem((*path, key), f"unknown {key} '{ctx.get('tag')}' (write one of: {expected})")
+
+
+def sort_problems(problems: Sequence[str]) -> list[str]:
+    """Problems in file order: by file, then line, then column."""
+
+    def order(problem: str) -> tuple[str, int, int]:
+        parts = problem.split(":", 3)
+        try:
+            return parts[0], int(parts[1]), int(parts[2])
+        except (IndexError, ValueError):
+            return parts[0], 0, 0
+
+    return sorted(problems, key=order)
+
+
+def _at(data: Any, path: Sequence[str | int]) -> Any:
+    for segment in path:
+        if isinstance(data, dict):
+            data = data.get(segment)
+        elif isinstance(data, list) and isinstance(segment, int) and segment < len(data):
+            data = data[segment]
+        else:
+            return None
+    return data
+
+
+def _message(err: Any, path: Path_) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    name = f"'{path[-1]}'" if path and isinstance(path[-1], str) else "value"
+    kind = err.get("type", "")
+    if kind == "literal_error":
+        return f"{name}: {msg[0].lower()}{msg[1:]}" if msg else f"{name}: not allowed"
+    if kind == "too_short":
+        return f"{name}: empty — write at least one item"
+    if kind == "string_pattern_mismatch" and path and path[-1] == "id":
+        return f"{name}: use letters, digits and . @ + - only (no spaces)"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{name}: expected a mapping of keys (key: value)"
+    return f"{name}: {msg[0].lower()}{msg[1:]}" if msg else name
