@@ -15,6 +15,8 @@ Every page carries site furniture that must stay out of the body: a header, a
 contact lines and a copyright.
 """
 
+# ruff: noqa: E501  (page templates read best with one HTML line per source line)
+
 from __future__ import annotations
 
 from dataclasses import dataclass
