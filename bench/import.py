@@ -27,9 +27,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PLACES = [
-    ("西城区", "中关村科技园区德胜园"), ("嘉兴", "嘉兴港区"), ("海淀区", None),
-    ("苏州", "苏州工业园区"), ("宁波", "宁波保税区"), ("长春", "长春新区"),
-    ("杭州", "杭州经济技术开发区"), ("合肥", "合肥高新技术产业开发区"),
+    ("西城区", "中关村科技园区德胜园"),
+    ("嘉兴", "嘉兴港区"),
+    ("海淀区", None),
+    ("苏州", "苏州工业园区"),
+    ("宁波", "宁波保税区"),
+    ("长春", "长春新区"),
+    ("杭州", "杭州经济技术开发区"),
+    ("合肥", "合肥高新技术产业开发区"),
 ]
 
 
@@ -65,8 +70,12 @@ def bare_insert(source_db: Path, target_db: Path) -> tuple[float, int]:
     engine.dispose()
     src = sqlite3.connect(source_db)
     columns = [row[1] for row in src.execute("PRAGMA table_info(articles)")]
-    articles_rows = src.execute(f"SELECT {', '.join(columns)} FROM articles ORDER BY seq").fetchall()
-    links = src.execute("SELECT article_seq, region_key FROM article_regions ORDER BY article_seq").fetchall()
+    articles_rows = src.execute(
+        f"SELECT {', '.join(columns)} FROM articles ORDER BY seq"
+    ).fetchall()
+    links = src.execute(
+        "SELECT article_seq, region_key FROM article_regions ORDER BY article_seq"
+    ).fetchall()
     src.close()
     conn = sqlite3.connect(target_db)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -110,7 +119,9 @@ def main() -> None:
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "notifier", "import", str(source)],
-            cwd=work, capture_output=True, text=True,
+            cwd=work,
+            capture_output=True,
+            text=True,
         )
         elapsed = time.perf_counter() - start
         if done.returncode != 0:
@@ -123,8 +134,10 @@ def main() -> None:
     bare_rate = args.articles / bare
     print(f"zonewire import: {args.articles} articles in {elapsed:.2f} s = {rate:,.0f} articles/s")
     print(f"  ({done.stdout.strip()})")
-    print(f"bare sqlite3 executemany of the same stored rows ({args.articles} articles + "
-          f"{link_count} region links, same schema): {bare:.2f} s = {bare_rate:,.0f} articles/s")
+    print(
+        f"bare sqlite3 executemany of the same stored rows ({args.articles} articles + "
+        f"{link_count} region links, same schema): {bare:.2f} s = {bare_rate:,.0f} articles/s"
+    )
     print(f"ratio to bare: {rate / bare_rate:.2f} (target >= 0.25)")
     print(f"peak memory of the import process: {peak_mb:.0f} MB (target < 300 MB)")
     ok = rate >= 5000 and rate / bare_rate >= 0.25 and peak_mb < 300

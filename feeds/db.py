@@ -47,9 +47,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):  # raw SQL paths on SQLite
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        stamp: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 articles = sa.Table(
@@ -74,7 +73,8 @@ articles = sa.Table(
     sa.Column("region_key", sa.String(200)),
     sa.Column("unresolved", sa.Text),
     sa.Index(
-        "ix_articles_unresolved", "unresolved",
+        "ix_articles_unresolved",
+        "unresolved",
         sqlite_where=sa.text("unresolved IS NOT NULL"),
         postgresql_where=sa.text("unresolved IS NOT NULL"),
     ),
@@ -84,7 +84,9 @@ article_regions = sa.Table(
     "article_regions",
     metadata,
     sa.Column(
-        "article_seq", sa.Integer, sa.ForeignKey("articles.seq", ondelete="CASCADE"),
+        "article_seq",
+        sa.Integer,
+        sa.ForeignKey("articles.seq", ondelete="CASCADE"),
         primary_key=True,
     ),
     sa.Column("region_key", sa.String(200), primary_key=True),

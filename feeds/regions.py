@@ -71,7 +71,7 @@ def slugify(name: str) -> str:
     """A URL-safe ASCII slug from a Chinese name, via pinyin."""
     from pypinyin import lazy_pinyin  # heavy dictionary; loaded on first use only
 
-    parts = lazy_pinyin(name, errors=lambda chars: list(chars))
+    parts = lazy_pinyin(name, errors="default")  # keeps Latin letters and digits as they are
     text = "".join(parts).lower()
     slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     return slug or "x"
@@ -235,8 +235,11 @@ class Gazetteer:
         candidates = list(self.named(parts[-1]))
         for outer in parts[:-1]:
             candidates = [
-                c for c in candidates if any(a.name == outer or outer in self._aliases(a)
-                                             for a in self.lineage(c.key)[1:])
+                c
+                for c in candidates
+                if any(
+                    a.name == outer or outer in self._aliases(a) for a in self.lineage(c.key)[1:]
+                )
             ]
         if len(candidates) == 1:
             return candidates[0]
@@ -254,9 +257,14 @@ class Gazetteer:
         # A hint that is itself a region (a configured region or adcode) wins outright.
         hinted = []
         for hint in hints:
-            for region in self.named(hint) or ((self._by_key[hint],) if hint in self._by_key else ()):
-                hinted += [c for c in candidates if self.is_within(c.key, region.key)
-                           or self.is_within(region.key, c.key)]
+            for region in self.named(hint) or (
+                (self._by_key[hint],) if hint in self._by_key else ()
+            ):
+                hinted += [
+                    c
+                    for c in candidates
+                    if self.is_within(c.key, region.key) or self.is_within(region.key, c.key)
+                ]
         if len({c.key for c in hinted}) == 1:
             return hinted[0]
         # Otherwise count how many of each candidate's ancestors the hints mention.

@@ -53,8 +53,16 @@ class RegionCount:
 def content_hash(record: ArticleRecord) -> str:
     """What decides "changed" on re-import: every field a reader could see."""
     r = record
-    fields = (r.title, r.published.isoformat(), r.source, r.zone, r.region, r.category,
-              r.content, r.summary)
+    fields = (
+        r.title,
+        r.published.isoformat(),
+        r.source,
+        r.zone,
+        r.region,
+        r.category,
+        r.content,
+        r.summary,
+    )
     # Unit separators keep ("ab", "c") and ("a", "bc") apart; None differs from "".
     payload = "\x1f".join("\x00" if f is None else f for f in fields)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -153,7 +161,9 @@ class SqlArticleStore:
                         values.pop(key)
                     values["updated"] = now
                     conn.execute(articles.update().where(articles.c.seq == seq), values)
-                    conn.execute(article_regions.delete().where(article_regions.c.article_seq == seq))
+                    conn.execute(
+                        article_regions.delete().where(article_regions.c.article_seq == seq)
+                    )
                     _insert_links(conn, [(seq, k) for k in item.region_keys])
                     counts.updated += 1
             if new_rows:
@@ -330,9 +340,23 @@ class SqlArticleStore:
 
 
 _INSERT_COLUMNS = (
-    "entry_id", "url", "title", "published", "updated", "ingested_at", "source", "zone",
-    "region", "category", "content", "summary", "content_hash", "backfill", "source_name",
-    "region_key", "unresolved",
+    "entry_id",
+    "url",
+    "title",
+    "published",
+    "updated",
+    "ingested_at",
+    "source",
+    "zone",
+    "region",
+    "category",
+    "content",
+    "summary",
+    "content_hash",
+    "backfill",
+    "source_name",
+    "region_key",
+    "unresolved",
 )
 
 
@@ -357,12 +381,27 @@ def _insert_articles(
     for item, digest in new:
         r = item.record
         published = stamp(r.published)
-        params.append((
-            entry_id(r.url, now), r.url, r.title, published, published, now_cell, r.source,
-            r.zone, r.region, r.category, r.content, r.summary, digest, backfill,
-            item.source_name, item.region_keys[0] if item.region_keys else None,
-            item.unresolved,
-        ))
+        params.append(
+            (
+                entry_id(r.url, now),
+                r.url,
+                r.title,
+                published,
+                published,
+                now_cell,
+                r.source,
+                r.zone,
+                r.region,
+                r.category,
+                r.content,
+                r.summary,
+                digest,
+                backfill,
+                item.source_name,
+                item.region_keys[0] if item.region_keys else None,
+                item.unresolved,
+            )
+        )
     conn.exec_driver_sql(
         f"INSERT INTO articles ({', '.join(_INSERT_COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})",
@@ -383,7 +422,9 @@ def _insert_links(conn: Connection, links: list[tuple[int, str]]) -> None:
 
 def _to_article(row: Any, region_keys: list[str]) -> Article:
     leaf = row.region_key
-    ordered = ([leaf] if leaf in region_keys else []) + sorted((k for k in region_keys if k != leaf), reverse=True)
+    ordered = ([leaf] if leaf in region_keys else []) + sorted(
+        (k for k in region_keys if k != leaf), reverse=True
+    )
     return Article(
         id=row.entry_id,
         seq=row.seq,

@@ -10,9 +10,25 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Query parameters that only track the click, never change the page.
 TRACKING_PARAMS = frozenset(
     {
-        "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
-        "gclid", "fbclid", "yclid", "msclkid", "spm", "from", "isappinstalled",
-        "share_token", "wfr", "_hsenc", "_hsmi", "mc_cid", "mc_eid",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "utm_id",
+        "gclid",
+        "fbclid",
+        "yclid",
+        "msclkid",
+        "spm",
+        "from",
+        "isappinstalled",
+        "share_token",
+        "wfr",
+        "_hsenc",
+        "_hsmi",
+        "mc_cid",
+        "mc_eid",
     }
 )
 
@@ -36,8 +52,10 @@ def canonical_url(url: str) -> str:
     """
     text = url.strip()
     plain = _PLAIN.fullmatch(text)
-    if plain is not None and not text.endswith(".") and (
-        plain.group(2) is None or int(plain.group(2)) != _DEFAULT_PORTS[plain.group(1)]
+    if (
+        plain is not None
+        and not text.endswith(".")
+        and (plain.group(2) is None or int(plain.group(2)) != _DEFAULT_PORTS[plain.group(1)])
     ):
         host_end = text.find("/", len(plain.group(1)) + 3)
         if not text[:host_end].endswith(".") and ".." not in text[:host_end]:

@@ -35,7 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _config_option(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
-        "-c", "--config", metavar="PATH", default=default,
+        "-c",
+        "--config",
+        metavar="PATH",
+        default=default,
         help="config file (default: $ZONEWIRE_CONFIG, else config/zonewire.yaml)",
     )
 

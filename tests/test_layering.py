@@ -8,9 +8,20 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ["feeds.models", "feeds.regions", "feeds.urls", "feeds.dates", "feeds.sources.jsonl",
-        "feeds.extract", "feeds.atom", "notifier.models", "notifier.match", "notifier.plan",
-        "notifier.render", "notifier.schedules"]
+CORE = [
+    "feeds.models",
+    "feeds.regions",
+    "feeds.urls",
+    "feeds.dates",
+    "feeds.sources.jsonl",
+    "feeds.extract",
+    "feeds.atom",
+    "notifier.models",
+    "notifier.match",
+    "notifier.plan",
+    "notifier.render",
+    "notifier.schedules",
+]
 EDGE_LIBRARIES = ["httpx", "sqlalchemy", "yaml", "apscheduler", "aiosmtplib", "starlette"]
 
 
@@ -35,6 +46,7 @@ def test_core_modules_import_no_edge_library() -> None:
         f"for m in {present!r}: importlib.import_module(m)\n"
         f"print([m for m in {EDGE_LIBRARIES!r} if m in sys.modules])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert result.stdout.strip() == "[]", result.stdout

@@ -22,7 +22,8 @@ from notifier.progress import Progress
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.jsonl", help="JSONL file, or - for stdin")
     parser.add_argument(
-        "--backfill", action="store_true",
+        "--backfill",
+        action="store_true",
         help="store the articles without notifying anyone (old news)",
     )
 
@@ -66,7 +67,10 @@ def run(args: argparse.Namespace, app: App) -> int:
 
     ingestor = Ingestor(app.store, app.gazetteer)
     counts = ingestor.add(
-        records(), now=datetime.now(UTC), source_name="import", backfill=args.backfill,
+        records(),
+        now=datetime.now(UTC),
+        source_name="import",
+        backfill=args.backfill,
         on_batch=on_batch,
     )
     progress.done()

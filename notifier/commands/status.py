@@ -38,14 +38,17 @@ def article_lines(app: App) -> list[str]:
         region = gazetteer.find(row.key)
         if region is not None:
             by_level[region.level.value] += 1
-    levels = ", ".join(f"{by_level[lv.value]} {_plural(lv.value, by_level[lv.value])}"
-                       for lv in RegionLevel)
+    levels = ", ".join(
+        f"{by_level[lv.value]} {_plural(lv.value, by_level[lv.value])}" for lv in RegionLevel
+    )
     lines.append(f"regions with articles: {levels}")
     unresolved = store.unresolved()
     if unresolved:
         total = sum(count for _, count in unresolved)
-        lines.append(f"unresolved regions: {len(unresolved)} names, {total} articles "
-                     "(stored, but in no regional feed):")
+        lines.append(
+            f"unresolved regions: {len(unresolved)} names, {total} articles "
+            "(stored, but in no regional feed):"
+        )
         lines += [f"  {name}: {count}" for name, count in unresolved]
     else:
         lines.append("unresolved regions: none")

@@ -86,4 +86,8 @@ def test_helpers() -> None:
     assert pad_adcode("33") == "330000"
     assert slugify("中关村科技园区德胜园") == "zhongguancunkejiyuanqudeshengyuan"
     assert slugify("Zone A1 园区") == "zone-a1-yuanqu"
-    assert looks_like_zone("嘉兴港区") and looks_like_zone("苏州工业园") and not looks_like_zone("嘉兴")
+    assert (
+        looks_like_zone("嘉兴港区")
+        and looks_like_zone("苏州工业园")
+        and not looks_like_zone("嘉兴")
+    )

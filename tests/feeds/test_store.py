@@ -75,7 +75,11 @@ def test_spellings_of_one_url_are_one_article(
 ) -> None:
     ingest = Ingestor(store, gazetteer)
     ingest.add([record(1)], now=now)
-    loud = record(1, url=record(1).url.replace("https://www.investchn.com", "HTTPS://WWW.INVESTCHN.COM:443") + "#top")
+    loud = record(
+        1,
+        url=record(1).url.replace("https://www.investchn.com", "HTTPS://WWW.INVESTCHN.COM:443")
+        + "#top",
+    )
     counts = ingest.add([loud], now=now)
     assert counts.unchanged == 1
     assert store.count() == 1

@@ -21,7 +21,10 @@ from feeds.urls import InvalidURL, canonical_url
             "https://www.investchn.com/a.html?id=7",
         ),
         ("https://www.investchn.com/a.html?b=2&a=1", "https://www.investchn.com/a.html?b=2&a=1"),
-        ("https://example.org/西城/新闻.html", "https://example.org/%E8%A5%BF%E5%9F%8E/%E6%96%B0%E9%97%BB.html"),
+        (
+            "https://example.org/西城/新闻.html",
+            "https://example.org/%E8%A5%BF%E5%9F%8E/%E6%96%B0%E9%97%BB.html",
+        ),
         (
             "https://example.org/%e8%a5%bf%e5%9f%8e/%E6%96%B0%E9%97%BB.html",
             "https://example.org/%E8%A5%BF%E5%9F%8E/%E6%96%B0%E9%97%BB.html",

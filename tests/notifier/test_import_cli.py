@@ -68,9 +68,11 @@ def test_import_reads_stdin_and_a_non_utf8_line_is_rejected_alone(
     import io
     import sys
 
-    payload = (article(1) + "\n").encode() + "{\"title\": \"坏\"}\n".encode("gbk") + (
-        article(2) + "\n"
-    ).encode()
+    payload = (
+        (article(1) + "\n").encode()
+        + '{"title": "坏"}\n'.encode("gbk")
+        + (article(2) + "\n").encode()
+    )
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(payload)))
     assert main(["import", "-"]) == 1
     out, err = capsys.readouterr()
@@ -109,8 +111,17 @@ def test_help_lists_every_spec_command(capsys: pytest.CaptureFixture[str]) -> No
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("run", "check", "ingest", "import", "extract", "feeds", "digest", "serve",
-                    "status"):
+    for command in (
+        "run",
+        "check",
+        "ingest",
+        "import",
+        "extract",
+        "feeds",
+        "digest",
+        "serve",
+        "status",
+    ):
         assert f"    {command} " in out
 
 
