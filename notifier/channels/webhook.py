@@ -1,0 +1,174 @@
+"""Webhooks through one pooled ``httpx.AsyncClient`` with bounded concurrency.
+
+``json`` bodies are signed per Standard Webhooks (``webhook-id`` = the digest id, so
+a re-send after a crash is recognisably the same delivery); DingTalk and Feishu
+robots get their own timestamp + secret signatures. WeCom and Slack carry their
+secret in the URL. HTTP 5xx, 429 (honouring ``Retry-After``), timeouts and
+connection errors are temporary; other 4xx are permanent and 410 disables the hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from notifier.channels.base import Envelope, PermanentError, TemporaryError
+
+#: Chat platforms answer 200 with an error code in the body; these mean "slow down".
+_RATE_LIMIT_CODES = {130101, 45009, 11232, 9499}
+
+
+def standard_webhook_headers(
+    secret: str, msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """Standard Webhooks headers: ``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``.
+
+    A ``whsec_`` secret is base64 after the prefix (the spec's form); any other
+    string is used as raw UTF-8 key bytes.
+    """
+    key = (
+        base64.b64decode(secret.removeprefix("whsec_"))
+        if secret.startswith("whsec_")
+        else secret.encode("utf-8")
+    )
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{signature}",
+    }
+
+
+def dingtalk_url(url: str, secret: str, timestamp_ms: int) -> str:
+    """DingTalk robot "加签": HMAC-SHA256(secret, "{ts}\\n{secret}"), base64, in the URL."""
+    to_sign = f"{timestamp_ms}\n{secret}".encode()
+    sign = base64.b64encode(hmac.new(secret.encode(), to_sign, hashlib.sha256).digest()).decode()
+    query = urllib.parse.urlencode({"timestamp": str(timestamp_ms), "sign": sign})
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def feishu_sign(secret: str, timestamp: int) -> str:
+    """Feishu robot signature: HMAC-SHA256 keyed by "{ts}\\n{secret}" over nothing."""
+    key = f"{timestamp}\n{secret}".encode()
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds: a number or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def prepare(envelope: Envelope, now: float) -> tuple[str, dict[str, str], bytes]:
+    """URL, headers and body for one attempt (signatures carry the attempt's time)."""
+    headers = {"content-type": "application/json; charset=utf-8"}
+    url, body, secret = envelope.to, envelope.body, envelope.secret
+    if envelope.format == "json":
+        if secret:
+            headers.update(standard_webhook_headers(secret, envelope.digest_id, int(now), body))
+        else:
+            headers["webhook-id"] = envelope.digest_id
+            headers["webhook-timestamp"] = str(int(now))
+    elif envelope.format == "dingtalk" and secret:
+        url = dingtalk_url(url, secret, int(now * 1000))
+    elif envelope.format == "feishu" and secret:
+        payload = json.loads(body)
+        payload["timestamp"] = str(int(now))
+        payload["sign"] = feishu_sign(secret, int(now))
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return url, headers, body
+
+
+def _chat_error(envelope: Envelope, response: httpx.Response) -> None:
+    """Chat robots report errors in a 200 body: ``errcode`` (DingTalk, WeCom), ``code`` (Feishu)."""
+    if envelope.format not in ("dingtalk", "wecom", "feishu"):
+        return
+    try:
+        data = response.json()
+    except ValueError:
+        return
+    if not isinstance(data, dict):
+        return
+    code = data.get("errcode", data.get("code", data.get("StatusCode", 0)))
+    if code in (0, None):
+        return
+    message = data.get("errmsg") or data.get("msg") or data.get("StatusMessage") or ""
+    text = f"{envelope.format} robot answered error {code}: {message}"
+    if code in _RATE_LIMIT_CODES:
+        raise TemporaryError(text, retry_after=60)
+    raise PermanentError(text)
+
+
+class WebhookChannel:
+    def __init__(
+        self,
+        *,
+        concurrency: int = 8,
+        timeout: float = 20,
+        user_agent: str = "zonewire",
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._limit = asyncio.Semaphore(concurrency)
+        self.client = httpx.AsyncClient(
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            ),
+            headers={"user-agent": user_agent},
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    async def send(self, envelope: Envelope) -> None:
+        async with self._limit:
+            url, headers, body = prepare(envelope, time.time())
+            where = urllib.parse.urlsplit(envelope.to)._replace(query="").geturl()
+            try:
+                response = await self.client.post(url, content=body, headers=headers)
+            except httpx.TimeoutException as exc:
+                raise TemporaryError(f"{where}: timed out ({type(exc).__name__})") from exc
+            except httpx.TransportError as exc:
+                raise TemporaryError(f"{where}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            _chat_error(envelope, response)
+            return
+        reason = f"{where}: HTTP {status} {response.reason_phrase}".rstrip()
+        if status == 429:
+            wait = retry_after(response.headers.get("retry-after"), time.time())
+            raise TemporaryError(reason, retry_after=wait)
+        if status >= 500 or status == 408:
+            wait = retry_after(response.headers.get("retry-after"), time.time())
+            raise TemporaryError(reason, retry_after=wait)
+        if status == 410:
+            raise PermanentError(
+                reason + " (the receiver says the hook is gone; it is disabled until its "
+                "entry in the subscriptions file changes)",
+                disable=True,
+            )
+        raise PermanentError(reason)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+

@@ -1,0 +1,104 @@
+"""Digest emails as bytes: composed once per shared rendering, personalised cheaply.
+
+Composing a 50 KB ``EmailMessage`` (``set_content`` + ``add_alternative`` +
+``as_bytes``) costs about 3.9 ms here, more than sending it. So
+:class:`MimeTemplate` lets ``EmailMessage`` compose the message once, with
+placeholder headers and bodies, splits the bytes at the placeholders, and
+:meth:`MimeTemplate.build` fills in each recipient's ``To``, ``Message-ID``,
+``List-Unsubscribe`` and the two base64 bodies: one ``join`` per recipient.
+
+The result is a standard ``multipart/alternative`` (text, then HTML), UTF-8, RFC 2047
+encoded headers, with RFC 8058 one-click unsubscribe headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+
+from notifier.errors import NotifierError
+
+_SLOTS = {
+    "to": b"zwslot-to@zwslot.invalid",
+    "mid": b"<zwslot-mid@zwslot.invalid>",
+    "lu": b"<zwslot-list-unsubscribe>",
+    "text": b"ZWSLOTTEXT",
+    "html": b"ZWSLOTHTML",
+}
+_SPLIT = re.compile(b"(" + b"|".join(re.escape(v) for v in _SLOTS.values()) + b")")
+_NAMES = {v: k for k, v in _SLOTS.items()}
+
+
+def b64_lines(data: bytes) -> bytes:
+    """Base64 in 76-character CRLF lines (RFC 2045 §6.8)."""
+    encoded = base64.b64encode(data)
+    return b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + b"\r\n"
+
+
+def mail_host(sender: str) -> str:
+    """The domain for Message-IDs: the sender's, so ids are ours and unique."""
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "zonewire.localhost"
+
+
+class MimeTemplate:
+    """One composed message with slots for the personal parts."""
+
+    def __init__(self, *, sender: str, subject: str, date: datetime) -> None:
+        msg = EmailMessage(policy=policy.SMTP)
+        msg["From"] = sender
+        msg["To"] = _SLOTS["to"].decode()
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(date)
+        msg["Message-ID"] = _SLOTS["mid"].decode()
+        # RFC 8058: an https URI plus List-Unsubscribe-Post makes it one-click.
+        msg["List-Unsubscribe"] = _SLOTS["lu"].decode()
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+        msg.set_content(_SLOTS["text"].decode(), cte="7bit")
+        msg.add_alternative(_SLOTS["html"].decode(), subtype="html", cte="7bit")
+        raw = msg.as_bytes()
+        raw = raw.replace(
+            b"Content-Transfer-Encoding: 7bit\r\n", b"Content-Transfer-Encoding: base64\r\n"
+        )
+        for name in ("text", "html"):
+            raw = raw.replace(_SLOTS[name] + b"\r\n", _SLOTS[name])
+        parts = _SPLIT.split(raw)
+        found = [_NAMES[p] for p in parts[1::2]]
+        if sorted(found) != sorted(_SLOTS):
+            raise NotifierError(f"email template lost a placeholder: {found}")
+        self._parts: list[bytes | str] = [
+            _NAMES[p] if i % 2 else p for i, p in enumerate(parts)
+        ]
+        self.host = mail_host(sender)
+
+    def build(
+        self,
+        *,
+        to: str,
+        name: str | None,
+        digest_id: str,
+        unsubscribe_url: str,
+        mailto: str | None,
+        text: str,
+        html: str,
+    ) -> bytes:
+        """The complete message for one recipient, CRLF line endings."""
+        to_header = formataddr((name, to), charset="utf-8") if name else to
+        lu = f"<{unsubscribe_url}>" + (f", <mailto:{mailto}?subject=unsubscribe>" if mailto else "")
+        values = {
+            "to": to_header.encode("utf-8"),
+            "mid": f"<{digest_id}@{self.host}>".encode("ascii"),
+            "lu": lu.encode("ascii"),
+            "text": b64_lines(text.encode("utf-8")),
+            "html": b64_lines(html.encode("utf-8")),
+        }
+        return b"".join(values[p] if isinstance(p, str) else p for p in self._parts)
+
+
+def message_id(digest_id: str, sender: str) -> str:
+    return f"<{digest_id}@{mail_host(sender)}>"

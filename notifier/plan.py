@@ -1,0 +1,219 @@
+"""Pure digest planning: (subscribers, new articles, ledger state, now) -> digests.
+
+Like reader's ``Decider``, this returns a description of the work; the ledger
+records it and a channel carries it out. No clock, no I/O: ``now`` is a parameter.
+
+Rules (SPEC §8): a subscriber gets each matching article once; "new" means a ``seq``
+above the subscriber's cursor; backfill articles and articles published more than
+``notify_max_age`` ago move the cursor but are never sent; a subscriber seen for the
+first time starts at the current end of the store; an empty digest is not produced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from feeds.models import Article
+from notifier.models import Subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberState:
+    """What the ledger remembers about one subscriber.
+
+    ``last_seq`` is the cursor: every article with a larger ``seq`` is still to be
+    considered. ``unsubscribed_*`` hold the reader's own choice, valid only while the
+    subscriber's YAML entry still has ``choice_fingerprint``.
+    """
+
+    subscriber_id: str
+    first_seen_seq: int
+    last_seq: int
+    first_seen_at: datetime | None = None
+    last_planned_at: datetime | None = None
+    choice_fingerprint: str | None = None
+    unsubscribed_all: bool = False
+    unsubscribed_regions: frozenset[str] = frozenset()
+    disabled_fingerprint: str | None = None
+    disabled_reason: str | None = None
+
+    def choice_applies(self, subscriber: Subscriber) -> bool:
+        return self.choice_fingerprint is not None and (
+            self.choice_fingerprint == subscriber.fingerprint
+        )
+
+    def disabled_for(self, subscriber: Subscriber) -> bool:
+        """A webhook disabled (HTTP 410) stays off until its YAML entry changes."""
+        return self.disabled_fingerprint is not None and (
+            self.disabled_fingerprint == subscriber.fingerprint
+        )
+
+
+def effective(subscriber: Subscriber, state: SubscriberState | None) -> Subscriber | None:
+    """The subscriber as the reader chose to keep it; ``None`` when nothing is left."""
+    if state is None:
+        return subscriber
+    if state.disabled_for(subscriber):
+        return None
+    if not state.choice_applies(subscriber):
+        return subscriber
+    if state.unsubscribed_all:
+        return None
+    regions = tuple(r for r in subscriber.regions if r not in state.unsubscribed_regions)
+    if not regions:
+        return None
+    if regions == subscriber.regions:
+        return subscriber
+    return replace(subscriber, regions=regions)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionGroup:
+    """The articles of one leaf region, newest first."""
+
+    key: str
+    name: str
+    articles: tuple[Article, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What one subscriber gets at one time.
+
+    ``id`` is derived from the subscriber and the ``seq`` range the digest covers, so
+    planning the same state again (after a crash) gives the same id, hence the same
+    ``Message-ID`` and ``webhook-id``.
+    """
+
+    id: str
+    subscriber: Subscriber
+    after_seq: int
+    upto_seq: int
+    groups: tuple[RegionGroup, ...]
+    more: int
+    generated_at: datetime
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        return tuple(a for g in self.groups for a in g.articles)
+
+    @property
+    def article_seqs(self) -> tuple[int, ...]:
+        return tuple(a.seq for g in self.groups for a in g.articles)
+
+    @property
+    def channel(self) -> str:
+        return "email" if self.subscriber.email else "webhook"
+
+    def content_key(self) -> tuple[object, ...]:
+        """Digests with equal keys render to the same body apart from personal slots."""
+        sub = self.subscriber
+        fmt = sub.webhook.format if sub.webhook and not sub.email else "email"
+        return (fmt, sub.language, sub.regions, self.article_seqs, self.more)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Digests to record and send, and where every considered cursor moves."""
+
+    digests: tuple[Digest, ...] = ()
+    #: subscriber id -> new cursor, for every subscriber considered (sent or not)
+    cursors: Mapping[str, int] = field(default_factory=dict)
+    #: subscribers seen for the first time: id -> their starting cursor
+    new_subscribers: Mapping[str, int] = field(default_factory=dict)
+    #: subscriber id -> seqs recorded but not sent (backfill, too old)
+    skipped: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+def digest_id(subscriber_id: str, after_seq: int, upto_seq: int) -> str:
+    """Stable, header-safe id: ``d`` + 32 hex digits of a SHA-256."""
+    raw = f"{subscriber_id}\x1f{after_seq}\x1f{upto_seq}".encode()
+    return "d" + hashlib.sha256(raw).hexdigest()[:32]
+
+
+def build_digest(
+    subscriber: Subscriber,
+    articles: Iterable[Article],
+    *,
+    after_seq: int,
+    upto_seq: int,
+    now: datetime,
+    region_name: Callable[[str], str],
+) -> Digest | None:
+    """Group ``articles`` (already filtered) by leaf region, newest first, capped."""
+    ordered = sorted(articles, key=lambda a: (a.published, a.seq), reverse=True)
+    if not ordered:
+        return None
+    shown = ordered[: max(subscriber.max_articles, 1)]
+    by_region: dict[str, list[Article]] = {}
+    for article in shown:
+        leaf = article.region_keys[0] if article.region_keys else ""
+        by_region.setdefault(leaf, []).append(article)
+    # Regions in the order of their newest article; within, newest first.
+    groups = tuple(
+        RegionGroup(key=key, name=region_name(key) if key else "", articles=tuple(items))
+        for key, items in by_region.items()
+    )
+    return Digest(
+        id=digest_id(subscriber.id, after_seq, upto_seq),
+        subscriber=subscriber,
+        after_seq=after_seq,
+        upto_seq=upto_seq,
+        groups=groups,
+        more=len(ordered) - len(shown),
+        generated_at=now,
+    )
+
+
+def plan_digests(
+    subscribers: Sequence[Subscriber],
+    matched: Mapping[str, Sequence[Article]],
+    states: Mapping[str, SubscriberState],
+    *,
+    upto_seq: int,
+    now: datetime,
+    notify_max_age: timedelta,
+    region_name: Callable[[str], str],
+) -> Plan:
+    """Plan one round for ``subscribers`` (already filtered to those due).
+
+    ``matched[id]`` holds the articles matching that subscriber with ``seq`` up to
+    ``upto_seq``; articles at or below its cursor are ignored here, so callers may pass
+    a superset. ``upto_seq`` is the store's end when the round started.
+    """
+    digests: list[Digest] = []
+    cursors: dict[str, int] = {}
+    new: dict[str, int] = {}
+    skipped: dict[str, tuple[int, ...]] = {}
+    oldest = now - notify_max_age
+    for subscriber in subscribers:
+        state = states.get(subscriber.id)
+        if state is None:
+            new[subscriber.id] = upto_seq
+            continue
+        after = max(state.last_seq, state.first_seen_seq)
+        # Even with nothing new the round counts as this slot's digest (a daily digest
+        # with nothing at 08:00 must not go out at 10:00 when an article arrives).
+        cursors[subscriber.id] = max(after, upto_seq)
+        if after >= upto_seq:
+            continue
+        keep = effective(subscriber, state)
+        fresh = [a for a in matched.get(subscriber.id, ()) if after < a.seq <= upto_seq]
+        sendable = [a for a in fresh if not a.backfill and a.published >= oldest]
+        if len(sendable) != len(fresh):
+            sent = {a.seq for a in sendable}
+            skipped[subscriber.id] = tuple(a.seq for a in fresh if a.seq not in sent)
+        if keep is None:
+            continue
+        if keep is not subscriber:
+            allowed = set(keep.regions)
+            sendable = [a for a in sendable if allowed.intersection(a.region_keys)]
+        digest = build_digest(
+            keep, sendable, after_seq=after, upto_seq=upto_seq, now=now, region_name=region_name
+        )
+        if digest is not None:
+            digests.append(digest)
+    return Plan(tuple(digests), cursors, new, skipped)
