@@ -106,8 +106,7 @@ async def crawl_portal(
     poll = PortalPoll()
     remembered = validators or {}
     pattern = re.compile(source.detail_pattern)
-    queued: set[str] = set()
-    tasks: list[asyncio.Task[bool]] = []
+    queued: dict[str, asyncio.Task[bool]] = {}
 
     def progress() -> None:
         if on_progress is not None:
@@ -129,7 +128,8 @@ async def crawl_portal(
             html = decode_page(page.content, page.content_type)
             record = extract_article(html, url)
         except ExtractError as exc:
-            _fail(poll, Failure(url, f"not an article: {exc}", "extract", True))
+            reason = str(exc).removeprefix(f"{url}: ")
+            _fail(poll, Failure(url, reason, "extract", True))
             progress()
             return True
         poll.articles += 1
@@ -139,13 +139,11 @@ async def crawl_portal(
         return True
 
     def spawn(urls: list[str]) -> list[asyncio.Task[bool]]:
-        started = []
+        """Tasks fetching ``urls``; a URL already under way is not fetched twice."""
         for url in urls:
             if url not in queued:
-                queued.add(url)
-                started.append(asyncio.create_task(detail(url)))
-        tasks.extend(started)
-        return started
+                queued[url] = asyncio.create_task(detail(url))
+        return [queued[url] for url in urls]
 
     async def walk(start: str) -> None:
         url: str | None = urljoin(source.base_url, start)
@@ -189,6 +187,9 @@ async def crawl_portal(
                             source.name, url, source.detail_pattern)
                 progress()
                 break
+            # Links another walk (or the retry list) already queued still belong to this
+            # page: its validators wait for their outcome too.
+            chain += [queued[link] for link in links if link in queued]
             unknown = [link for link in links if link not in queued]
             skip = known(unknown) if unknown else set()
             unknown = [link for link in unknown if link not in skip]
@@ -206,7 +207,7 @@ async def crawl_portal(
     retry_tasks = spawn([u for u in dict.fromkeys(retry)])
     await asyncio.gather(*(walk(start) for start in source.list_urls))
     await asyncio.gather(*retry_tasks)
-    await asyncio.gather(*tasks)  # every task is done by now; this re-raises any bug
+    await asyncio.gather(*queued.values())  # all done by now; re-raises any bug
     return poll
 
 

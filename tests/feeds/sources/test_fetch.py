@@ -108,8 +108,10 @@ def test_conditional_get_answered_304(server: Any, fast_policy: Policy) -> None:
     def listing(req: Any) -> Any:
         if req.headers.get("if-none-match") == '"v1"':
             return server.Reply(304)
-        return server.Reply(body=b"list", headers={"ETag": '"v1"',
-                                                   "Last-Modified": "Tue, 05 Mar 2024 01:00:00 GMT"})
+        return server.Reply(
+            body=b"list",
+            headers={"ETag": '"v1"', "Last-Modified": "Tue, 05 Mar 2024 01:00:00 GMT"},
+        )
 
     server.routes["/list"] = listing
     first = fetch(fast_policy(), server.url("/list"))
