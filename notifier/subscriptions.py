@@ -94,6 +94,7 @@ class SubscriberModel(_Model):
         min_length=1,
         description="names, adcodes or paths like 北京市/朝阳区; following a region "
         "follows everything under it",
+        json_schema_extra={"items": {"type": ["string", "integer"]}},  # 330400 unquoted
     )
     keywords: KeywordsModel = KeywordsModel()
     categories: list[str] = Field(

@@ -1,16 +1,74 @@
-"""`zonewire check`: not built yet (issue 5)."""
+"""`zonewire check`: validate the configuration and the subscriptions.
+
+Exit 0 with a one-line summary (warnings on stderr), or exit 1 with every problem
+of the subscriptions file, one ``file:line:col: message`` per line. Problems in
+``zonewire.yaml`` itself are reported by the CLI before this runs, also all at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from pathlib import Path
 
+from feeds.regions import Gazetteer
 from notifier.app import App
-from notifier.errors import UsageError
+from notifier.errors import ConfigError
+from notifier.models import Subscriptions
+from notifier.reload import load_subscriptions_for
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing when everything is fine"
+    )
+
+
+def _gazetteer(app: App) -> Gazetteer:
+    """Divisions plus the zones the store has learned, without creating a database."""
+    url = app.settings.database
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            return Gazetteer.default()
+    try:
+        return app.gazetteer
+    except Exception as exc:  # a database that is down must not stop a config check
+        print(
+            f"zonewire: warning: cannot read learned zones from {url} ({exc.__class__.__name__});"
+            " zones are checked by name only",
+            file=sys.stderr,
+        )
+        return Gazetteer.default()
+
+
+def summary(subscriptions: Subscriptions) -> str:
+    subscribers = subscriptions.subscribers
+    email = sum(1 for s in subscribers if s.email)
+    webhook = sum(1 for s in subscribers if s.webhook is not None)
+    regions = len({key for s in subscribers for key in s.regions})
+    return (
+        f"{len(subscribers)} subscriber{'s' if len(subscribers) != 1 else ''}, "
+        f"{email} email / {webhook} webhook channel{'s' if email + webhook != 1 else ''}, "
+        f"{regions} region{'s' if regions != 1 else ''} followed"
+    )
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    raise UsageError("this command is not implemented yet (tracked in issue 5)")
+    # zonewire.yaml was loaded (and fully checked) when the App was built.
+    try:
+        subscriptions = load_subscriptions_for(app.settings, _gazetteer(app))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"zonewire: {count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        return 1
+    for warning in subscriptions.warnings:
+        print(warning, file=sys.stderr)
+    if not args.quiet:
+        print(f"{app.settings.subscriptions}: ok — {summary(subscriptions)}")
+    return 0

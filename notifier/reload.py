@@ -1,0 +1,185 @@
+"""The configuration in force, and reloading it when an operator edits a file.
+
+SPEC §7: the running worker picks up an edited ``zonewire.yaml`` or
+``subscriptions.yaml``; an edit with any problem is logged, problem by problem,
+and the last good configuration stays in force. Nothing half-valid ever replaces
+it: both files are read and checked completely before anything is swapped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeds.regions import Gazetteer
+from notifier.config import DEFAULT_CONFIG, Settings, load_settings
+from notifier.errors import ConfigError
+from notifier.match import MatchIndex
+from notifier.models import Subscriptions
+from notifier.subscriptions import load_subscriptions
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SUBSCRIPTIONS = Path("config/subscriptions.yaml")
+
+GazetteerSource = Gazetteer | Callable[[], Gazetteer]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One consistent configuration: settings and the subscriptions they name."""
+
+    settings: Settings
+    subscriptions: Subscriptions
+    #: sha256 of each file as read (a missing file is "")
+    digests: tuple[tuple[Path, str], ...] = ()
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return ""
+
+
+def subscriptions_file(settings: Settings) -> Path:
+    return settings.subscriptions
+
+
+def load_subscriptions_for(
+    settings: Settings, gazetteer: Gazetteer, environ: Mapping[str, str] | None = None
+) -> Subscriptions:
+    """The subscriptions ``settings`` name; a missing default file means none yet."""
+    path = subscriptions_file(settings)
+    if not path.exists():
+        if path == DEFAULT_SUBSCRIPTIONS:
+            return Subscriptions(warnings=(f"{path}: no such file; nobody is subscribed yet",))
+        raise ConfigError(
+            f"{path}: no such file (fix 'subscriptions:' in the config, or create it)"
+        )
+    return load_subscriptions(path, gazetteer, environ, settings.templates_dir)
+
+
+def load_all(
+    config_file: Path | None,
+    gazetteer: Gazetteer,
+    environ: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> Loaded:
+    """Read both files; :class:`ConfigError` lists every problem of the first bad one.
+
+    ``settings`` given and ``config_file`` None: only subscriptions are read.
+    """
+    files: list[Path] = []
+    if config_file is not None:
+        files.append(config_file)
+        settings = load_settings(config_file, environ)
+    elif settings is None:
+        settings = Settings()
+    files.append(subscriptions_file(settings))
+    digests = tuple((f, _digest(f)) for f in files)
+    subscriptions = load_subscriptions_for(settings, gazetteer, environ)
+    return Loaded(settings, subscriptions, digests)
+
+
+class ConfigHolder:
+    """Settings, subscriptions and their match index, swapped only when valid.
+
+    The first load raises :class:`ConfigError` (there is nothing to fall back on);
+    after that :meth:`reload` never raises for a bad file. ``version`` goes up by one
+    each time a new configuration takes effect; readers take :attr:`current` once
+    per cycle and keep using that object.
+    """
+
+    def __init__(
+        self,
+        config_file: Path | None,
+        gazetteer: GazetteerSource,
+        environ: Mapping[str, str] | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
+        self.config_file = config_file
+        self._gazetteer = gazetteer
+        self._environ = environ
+        self._lock = threading.Lock()
+        self._base_settings = settings
+        self._current = load_all(config_file, self.gazetteer(), environ, settings)
+        self._index: MatchIndex | None = None
+        self.version = 1
+        self.last_problems: list[str] = []
+        for warning in self._current.subscriptions.warnings:
+            log.warning("%s", warning)
+
+    def gazetteer(self) -> Gazetteer:
+        source = self._gazetteer
+        return source if isinstance(source, Gazetteer) else source()
+
+    @property
+    def current(self) -> Loaded:
+        return self._current
+
+    @property
+    def settings(self) -> Settings:
+        return self._current.settings
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        return self._current.subscriptions
+
+    @property
+    def index(self) -> MatchIndex:
+        """The match index of the subscriptions in force (built on first use)."""
+        with self._lock:
+            if self._index is None:
+                self._index = MatchIndex(self._current.subscriptions.subscribers)
+            return self._index
+
+    def paths(self) -> list[Path]:
+        """The files to watch for edits."""
+        return [path for path, _ in self._current.digests]
+
+    def unchanged_on_disk(self) -> bool:
+        return all(_digest(path) == digest for path, digest in self._current.digests)
+
+    def reload(self, *, force: bool = False) -> bool:
+        """Re-read the files; True if a new, valid configuration took effect.
+
+        Files identical to the ones in force are not re-checked unless ``force``
+        (a changed environment variable, newly learned zones).
+        """
+        if not force and self.unchanged_on_disk():
+            return False
+        try:
+            loaded = load_all(
+                self.config_file, self.gazetteer(), self._environ, self._base_settings
+            )
+        except ConfigError as exc:
+            self.last_problems = list(exc.problems)
+            log.error(
+                "configuration not reloaded, the last good one stays in force "
+                "(%d problem%s):\n%s",
+                len(exc.problems), "" if len(exc.problems) == 1 else "s",
+                "\n".join(exc.problems),
+            )
+            return False
+        self.last_problems = []
+        old = self._current
+        same = old.settings == loaded.settings and old.subscriptions == loaded.subscriptions
+        with self._lock:
+            self._current = loaded  # new digests even when the content is the same
+            if same:
+                return False
+            self._index = None
+            self.version += 1
+        for warning in loaded.subscriptions.warnings:
+            log.warning("%s", warning)
+        log.info(
+            "configuration reloaded: %d subscribers (version %d)",
+            len(loaded.subscriptions.subscribers), self.version,
+        )
+        return True
