@@ -193,7 +193,7 @@ def extract_article(html: str, url: str) -> ArticleRecord:
             + ("" if crumb_at is not None else " and no 您现在的位置 breadcrumb")
         )
     meta, body_from = _meta_fields(lines, meta_at)
-    if "date" not in meta:
+    if not meta.get("date"):
         shown = _plain(lines[meta_at].text)
         raise ExtractError(f"{url}: the meta line has no 发布时间 value: {shown!r}")
     found = _DATE.search(meta["date"])
@@ -245,7 +245,7 @@ def _meta_fields(lines: list[Line], at: int) -> tuple[dict[str, str], int]:
     end = at + 1
     while end < len(lines) and not lines[end].text.startswith(_IMG):
         nxt = _plain(lines[end].text)
-        if _ENDS_WITH_LABEL.search(text) or _META_FIELD.match(nxt) or _LABEL_ONLY.match(nxt):
+        if _META_FIELD.match(nxt) or _LABEL_ONLY.match(nxt) or _value_for_bare_label(text, nxt):
             text = f"{text} {nxt}"
             end += 1
         else:
@@ -259,13 +259,28 @@ def _meta_fields(lines: list[Line], at: int) -> tuple[dict[str, str], int]:
         kind = _META_LABELS[match.group(1)]
         if kind != "other" and kind not in fields:
             fields[kind] = value
-    if "date" not in fields:
+    if not fields.get("date"):
         bare_date = _DATE.search(text)
         if bare_date:
             fields["date"] = bare_date.group(0)
     return fields, end
 
 
+
+
+def _value_for_bare_label(text: str, nxt: str) -> bool:
+    """Whether ``nxt`` is the value of a label that ends ``text`` (``来源:`` | ``嘉兴日报``).
+
+    A date label only takes a line that starts with a date, other labels a short
+    line: a body paragraph is never swallowed into the meta line.
+    """
+    bare = _ENDS_WITH_LABEL.search(text)
+    if bare is None:
+        return False
+    label = bare.group(0).strip(" :：")
+    if _META_LABELS.get(label) == "date":
+        return _DATE.match(nxt) is not None
+    return len(nxt) <= 40 and not _NEIGHBOUR.match(nxt)
 
 
 def _breadcrumb(text: str) -> tuple[str | None, str | None]:
