@@ -1,16 +1,72 @@
-"""`zonewire feeds`: not built yet (issue 4)."""
+"""`zonewire feeds build [--all]`: bring the Atom feeds, index and OPML up to date."""
 
 from __future__ import annotations
 
 import argparse
 
+from feeds.publish import build_feeds
 from notifier.app import App
-from notifier.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build = sub.add_parser(
+        "build",
+        help="regenerate changed feeds (all with --all)",
+        description="Regenerate the feeds whose articles changed since the last build, "
+        "then index.html and feeds.opml. Files whose bytes would not change are left alone.",
+    )
+    build.add_argument(
+        "--all", action="store_true",
+        help="re-render every feed (after changing templates or public_url); "
+        "still writes only files that differ",
+    )
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    raise UsageError("this command is not implemented yet (tracked in issue 4)")
+    settings = app.settings
+    report = build_feeds(
+        app.store,
+        app.gazetteer,
+        settings.feeds.output_dir,
+        settings.public_url,
+        settings.feeds.entries,
+        all=args.all,
+    )
+    written_feeds = sum(1 for p in report.written if p.startswith("feeds/"))
+    pages = [p for p in report.written if not p.startswith("feeds/")]
+    kind = "full build" if report.full else "incremental build"
+    print(
+        f"{kind}: {written_feeds} feeds written, {report.unchanged} unchanged"
+        + (f", {len(report.removed)} removed" if report.removed else "")
+        + f"; {report.feeds} feeds in {report.output_dir}/feeds"
+    )
+    print(
+        f"index and OPML: {', '.join(pages) if pages else 'unchanged'} "
+        f"({report.output_dir}/index.html, {report.output_dir}/feeds.opml)"
+    )
+    if report.skipped_regions:
+        print(
+            f"skipped {len(report.skipped_regions)} region keys the gazetteer does not know: "
+            + ", ".join(sorted(report.skipped_regions)[:10])
+        )
+    return 0
+
+
+def status_lines(app: App) -> list[str]:
+    """`zonewire status` section: how many feeds, and when they were last built."""
+    from feeds.models import CHINA_TZ
+    from feeds.publish import last_build
+
+    build = last_build(app.store)
+    if build is None:
+        return ["feeds: never built (run `zonewire feeds build`)"]
+    when = build.built_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S %z")
+    behind = app.store.max_seq() - build.last_seq
+    lines = [
+        f"feeds: {build.feeds} in {app.settings.feeds.output_dir}/feeds, last built {when} "
+        f"({build.written} files written)"
+    ]
+    if behind > 0:
+        lines.append(f"  {behind} articles added since; run `zonewire feeds build`")
+    return lines

@@ -16,7 +16,7 @@ from feeds.models import RegionLevel
 from notifier.app import App
 
 #: Extra sections (sources, feeds, deliveries), as "module:function".
-SECTIONS: list[str] = []
+SECTIONS: list[str] = ["notifier.commands.feeds:status_lines"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
