@@ -142,7 +142,9 @@ async def ingest_source(
             await on_article(record)
         await flush()
         failures, validators = feed.failures, feed.validators
-        fetched = listed = 1 if feed.fetched else 0
+        fetched = 1 if feed.fetched else 0
+        # A body that is no feed counts as a failed list page, not a fetched one.
+        listed = fetched if not any(f.kind == "list" for f in feed.failures) else 0
         unchanged_lists = 1 if feed.not_modified else 0
         links, extracted, succeeded = feed.entries, len(feed.records), []
 
