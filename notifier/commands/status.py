@@ -16,7 +16,10 @@ from feeds.models import RegionLevel
 from notifier.app import App
 
 #: Extra sections (sources, feeds, deliveries), as "module:function".
-SECTIONS: list[str] = ["notifier.commands.feeds:status_lines"]
+SECTIONS: list[str] = [
+    "notifier.commands.ingest:status_lines",
+    "notifier.commands.feeds:status_lines",
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
