@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.regions import Gazetteer
-from notifier.config import DEFAULT_CONFIG, Settings, load_settings
+from notifier.config import Settings, load_settings
 from notifier.errors import ConfigError
 from notifier.match import MatchIndex
 from notifier.models import Subscriptions

@@ -244,7 +244,7 @@ def resolve_loc(
 
 
 def close_keys(key: str, valid: Sequence[str]) -> list[str]:
-    return difflib.get_close_matches(key, list(valid), n=3, cutoff=0.5)
+    return difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
 
 
 def unknown_key_message(key: str, valid: Sequence[str]) -> str:
