@@ -178,7 +178,8 @@ def test_links_are_absolute_in_page_order_without_duplicates(served: PortalServe
     links = extract_links(html, portal.list_url(1), DETAIL_PATTERN)
     assert links[:20] == newest[:20]
     assert len(links) == len(set(links))
-    assert all(link.startswith(served.base_url + "/index.php/home/news/detail/id/") for link in links)
+    prefix = served.base_url + "/index.php/home/news/detail/id/"
+    assert all(link.startswith(prefix) for link in links)
     page2 = find_next_page(html, portal.list_url(1), "下一页")
     assert page2 == portal.list_url(2)
     last = portal.respond("GET", "/index.php/home/news/index/p/3.html", {}).body.decode()
@@ -199,8 +200,12 @@ def test_links_resolve_relative_hrefs_and_ignore_fragments_and_scripts() -> None
 
 @pytest.mark.parametrize(
     "anchor",
-    ['<a href="p/2.html">下一页</a>', '<a href="p/2.html">下一页 &gt;</a>',
-     '<a href="p/2.html">[&nbsp;下一页&nbsp;]</a>', '<a href="p/2.html" title="下一页">&raquo;</a>'],
+    [
+        '<a href="p/2.html">下一页</a>',
+        '<a href="p/2.html">下一页 &gt;</a>',
+        '<a href="p/2.html">[&nbsp;下一页&nbsp;]</a>',
+        '<a href="p/2.html" title="下一页">&raquo;</a>',
+    ],
 )
 def test_next_page_link_is_found_by_its_text(anchor: str) -> None:
     html = f'<div><a href="p/0.html">上一页</a>{anchor}<a href="p/9.html">尾页</a></div>'
@@ -212,3 +217,56 @@ def test_next_page_link_is_found_by_its_text(anchor: str) -> None:
 def test_next_page_pointing_back_to_the_page_itself_means_the_last_page() -> None:
     html = '<a href="/list/p/5.html">下一页</a>'
     assert find_next_page(html, "https://example.org/list/p/5.html", "下一页") is None
+
+
+# -- the `zonewire extract` command ------------------------------------------------
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "zonewire.yaml").write_text(
+        f"database: sqlite:///{tmp_path / 'zonewire.db'}\n", encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_extract_command_prints_one_jsonl_record_for_a_file(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from notifier.cli import main
+
+    expected = json.loads((PAGES / "city-table-gb2312.json").read_text(encoding="utf-8"))
+    code = main(["extract", str(PAGES / "city-table-gb2312.html"), "--url", expected["url"]])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.count("\n") == 1
+    assert json.loads(out) == expected
+
+
+def test_extract_command_fetches_a_url(
+    workdir: Path, served: PortalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from notifier.cli import main
+
+    page = next(p for p in served.portal.pages() if p.charset == "gbk-header")
+    assert main(["extract", served.portal.url(page.path)]) == 0
+    out, _ = capsys.readouterr()
+    assert parse_line(out, 1) == page.record(served.base_url)
+
+
+def test_extract_command_reports_a_non_article_with_exit_1(
+    workdir: Path, served: PortalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from notifier.cli import main
+
+    assert main(["extract", str(PAGES / "no-meta.html")]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "not an article page: no meta line with 发布时间" in err
+    assert "Traceback" not in err
+    assert main(["extract", served.portal.url("/index.php/home/news/detail/id/1.html")]) == 1
+    assert "HTTP 404" in capsys.readouterr().err
+    assert main(["extract", "missing.html"]) == 1
+    assert "missing.html: no such file" in capsys.readouterr().err
