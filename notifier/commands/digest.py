@@ -1,16 +1,131 @@
-"""`zonewire digest`: not built yet (issue 6)."""
+"""`zonewire digest preview SUBSCRIBER` and `zonewire digest send`.
+
+``preview`` renders what the subscriber would get now and sends nothing, records
+nothing. ``send`` sends every due digest now (and pending or due retries), the same
+call the worker makes each cycle.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import UTC, datetime
 
 from notifier.app import App
+from notifier.deliver import DeliveryDeps, send_due
 from notifier.errors import UsageError
+from notifier.ledger import Ledger
+from notifier.models import Subscriptions
+from notifier.plan import Digest, SubscriberState, plan_digests
+from notifier.render import Renderer
+from notifier.tokens import Signer, load_secret
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    preview = sub.add_parser(
+        "preview", help="render what SUBSCRIBER would get now; send nothing",
+        description="Render what SUBSCRIBER would get now, without sending or recording it.",
+    )
+    preview.add_argument("subscriber", metavar="SUBSCRIBER", help="a subscriber id")
+    preview.add_argument("--format", choices=["html", "text", "json"], default="text",
+                         help="html or text email, or the webhook body (default: text)")
+    send = sub.add_parser("send", help="send due digests now",
+                          description="Send due digests now, and pending or due retries.")
+    send.add_argument("--subscriber", metavar="ID", help="only this subscriber")
+    send.add_argument("--dry-run", action="store_true",
+                      help="show what would be sent; send and record nothing")
+
+
+def _subscriptions(app: App) -> Subscriptions:
+    from notifier.subscriptions import load_subscriptions
+
+    settings = app.settings
+    return load_subscriptions(settings.subscriptions, app.gazetteer,
+                              templates_dir=settings.templates_dir)
+
+
+def preview_digest(app: App, subscriptions: Subscriptions, subscriber_id: str,
+                   now: datetime) -> Digest | None:
+    """The digest ``subscriber_id`` would get now (a first one: the last notify_max_age)."""
+    from notifier.match import MatchIndex
+
+    subscriber = subscriptions.by_id(subscriber_id)
+    if subscriber is None:
+        known = ", ".join(s.id for s in subscriptions.subscribers[:10]) or "none"
+        raise UsageError(f"no subscriber {subscriber_id!r} (known: {known})")
+    state = Ledger(app.store.engine).states([subscriber.id]).get(subscriber.id)
+    cursor = max(state.last_seq, state.first_seen_seq) if state else 0
+    if state is None:
+        state = SubscriberState(subscriber.id, first_seen_seq=0, last_seq=0)
+        print(f"({subscriber.id} has had no digest yet: showing what the last "
+              f"{app.settings.notify_max_age} would give)", file=sys.stderr)
+    upto = app.store.max_seq()
+    wants = MatchIndex([subscriber]).subscribers_for
+    matched = [a for a in app.store.iter_articles(after_seq=cursor)
+               if a.seq <= upto and wants(a)]
+
+    def region_name(key: str) -> str:
+        region = app.gazetteer.find(key)
+        return region.name if region else key
+
+    plan = plan_digests([subscriber], {subscriber.id: matched}, {subscriber.id: state},
+                        upto_seq=upto, now=now, notify_max_age=app.settings.notify_max_age,
+                        region_name=region_name)
+    return plan.digests[0] if plan.digests else None
+
+
+def _preview(args: argparse.Namespace, app: App) -> int:
+    now = datetime.now(UTC)
+    subscriptions = _subscriptions(app)
+    digest = preview_digest(app, subscriptions, args.subscriber, now)
+    if digest is None:
+        print(f"nothing new for {args.subscriber}", file=sys.stderr)
+        return 0
+    settings = app.settings
+    renderer = Renderer(public_url=settings.public_url, region=app.gazetteer.find,
+                        templates_dir=settings.templates_dir)
+    token = Signer(load_secret(settings.secret_key)).token(digest.subscriber.id)
+    if args.format == "json":
+        if digest.subscriber.webhook is None:
+            from dataclasses import replace
+
+            from notifier.models import WebhookTarget
+
+            digest = replace(digest, subscriber=replace(
+                digest.subscriber, email=None, webhook=WebhookTarget("-", "json")))
+        body = renderer.personal_webhook(renderer.webhook(digest), digest.id,
+                                         digest.subscriber.id, token)
+        print(json.dumps(json.loads(body), ensure_ascii=False, indent=2))
+        return 0
+    rendered = renderer.email(digest)
+    text, html = renderer.personal_email(rendered, token)
+    if args.format == "html":
+        sys.stdout.write(html)
+    else:
+        sys.stdout.write(f"Subject: {rendered.subject}\n\n{text}")
+    return 0
+
+
+def _send(args: argparse.Namespace, app: App) -> int:
+    subscriptions = _subscriptions(app)
+    report = send_due(DeliveryDeps.from_app(app), subscriptions, datetime.now(UTC),
+                      only=args.subscriber, dry_run=args.dry_run)
+    if args.dry_run:
+        for sid, digest_id, count in report.digests:
+            print(f"would send {sid}: {count} articles (digest {digest_id})")
+        print(f"dry run: {len(report.digests)} digests, nothing sent or recorded")
+        return 0
+    print(f"digests: {report.sent} sent, {report.retrying} to retry, {report.failed} failed "
+          f"({report.planned} new, {report.resent} resent; "
+          f"{report.new_subscribers} new subscribers start from now)")
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 0 if report.ok else 1
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    raise UsageError("this command is not implemented yet (tracked in issue 6)")
+    if args.action == "preview":
+        return _preview(args, app)
+    return _send(args, app)
