@@ -32,8 +32,12 @@ def setup_logging(*, verbose: bool = False, json_lines: bool = False) -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
         )
+    handler.set_name("zonewire")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler: one installed by a host (pytest's caplog, an
+    # embedding application) keeps working.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "zonewire"] + [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "alembic", "apscheduler.executors", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler.executors", "uvicorn.access",
+                  "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,116 @@
+"""Real peers for end-to-end tests: an aiosmtpd sink and a signed-webhook receiver."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from standardwebhooks.webhooks import Webhook
+
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"zonewire-test-secret-0123456789ab").decode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SmtpSink:
+    """Keeps every message delivered to it, by recipient."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.messages.append((rcpt, envelope.content))
+        return "250 Message accepted"
+
+    def to(self, rcpt: str) -> list[EmailMessage]:
+        with self.lock:
+            raw = [content for who, content in self.messages if who == rcpt]
+        return [
+            email.message_from_bytes(data, policy=email.policy.default)  # type: ignore[misc]
+            for data in raw
+        ]
+
+
+@contextmanager
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+class WebhookReceiver(ThreadingHTTPServer):
+    """Accepts JSON webhooks only when their Standard Webhooks signature verifies."""
+
+    daemon_threads = True
+
+    def __init__(self, secret: str = WEBHOOK_SECRET) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.secret = secret
+        self.payloads: list[dict[str, Any]] = []
+        self.headers_seen: list[dict[str, str]] = []
+        self.rejected = 0
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: WebhookReceiver
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            Webhook(self.server.secret).verify(body, headers)
+        except Exception:
+            with self.server.lock:
+                self.server.rejected += 1
+            self.send_response(401)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        with self.server.lock:
+            self.server.payloads.append(json.loads(body))
+            self.server.headers_seen.append(headers)
+        self.send_response(204)
+        self.end_headers()
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
