@@ -26,7 +26,9 @@ from feeds.errors import ExtractError
 from feeds.models import ArticleRecord
 from feeds.urls import InvalidURL, canonical_url
 
-__all__ = ["extract_article", "extract_links", "find_next_page", "page_lines", "Line"]
+__all__ = [
+    "Line", "article_root", "extract_article", "extract_links", "find_next_page", "page_lines",
+]
 
 _BLOCK = frozenset(
     {
@@ -77,6 +79,7 @@ _DATE = re.compile(
     r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2}\s*秒?)?)?"
 )
 _NEIGHBOUR = re.compile(r"^(?:上一条|下一条|上一篇|下一篇|上一页|下一页)\s*[:：]?")
+_NEIGHBOUR_ANY = re.compile(r"(?:上一条|下一条|上一篇|下一篇)\s*[:：]")
 _FOOTER = re.compile(
     r"^(?:与我们联系|联系我们|Copyright|版权所有|©|\(c\)|主办单位|承办单位|技术支持|网站标识码"
     r"|[京沪浙苏粤蜀鲁鄂皖津]ICP备|ICP备)",
@@ -97,7 +100,7 @@ class Line:
     tag: str
 
 
-def page_lines(tree: LexborHTMLParser, base_url: str = "") -> list[Line]:
+def page_lines(root: LexborNode | None, base_url: str = "") -> list[Line]:
     """Flatten a parsed page into visual lines (see module docstring).
 
     Texts keep :data:`_SEP` at inline element boundaries; images become their own
@@ -146,11 +149,46 @@ def page_lines(tree: LexborHTMLParser, base_url: str = "") -> list[Line]:
                 parts.append(_SEP)
             node = node.next
 
-    root = tree.body or tree.root
     if root is not None:
-        walk(root.child, "body")
+        walk(root.child, root.tag if root.tag in _BLOCK else "body")
     flush()
     return lines
+
+
+def article_root(tree: LexborHTMLParser) -> LexborNode | None:
+    """The smallest element holding every label the page has: breadcrumb, meta line
+    and neighbour links.
+
+    Walking only that subtree keeps mega-menus, link boxes and footers of a 60 KB
+    page out of the (Python) line pass; finding it costs a few C-level text scans.
+    Without a breadcrumb the title may sit just outside, so the parent is taken.
+    """
+    body = tree.body or tree.root
+    if body is None:
+        return None
+    text = body.text()
+    wanted = [
+        regex for regex in (_BREADCRUMB_LABEL, _META_START, _NEIGHBOUR_ANY) if regex.search(text)
+    ]
+    if not wanted or _META_START not in wanted:
+        return body
+    node = body
+    while True:
+        child = node.child
+        inner = None
+        while child is not None:
+            if child.tag not in _SKIP and child.tag != "-text" and child.tag is not None:
+                child_text = child.text()
+                if all(regex.search(child_text) for regex in wanted):
+                    inner = child
+                    break
+            child = child.next
+        if inner is None:
+            break
+        node = inner
+    if _BREADCRUMB_LABEL not in wanted and node.parent is not None and node is not body:
+        node = node.parent
+    return node
 
 
 def _plain(text: str) -> str:
@@ -170,7 +208,8 @@ def extract_article(html: str, url: str) -> ArticleRecord:
     paragraphs of plain text; page furniture lines (print/share/close) are dropped.
     """
     tree = _parse(html)
-    lines = page_lines(tree, url if url.startswith(("http://", "https://")) else "")
+    root = article_root(tree)
+    lines = page_lines(root, url if url.startswith(("http://", "https://")) else "")
     crumb_at = next(
         (
             i for i, line in enumerate(lines)
