@@ -260,7 +260,8 @@ def test_webhook_format_from_templates_dir(tmp_path: Path, gazetteer: Gazetteer)
 
 def test_zone_like_name_named_after_its_city_is_a_new_zone(tmp_path: Path, gazetteer: Gazetteer):
     # 嘉兴港区 contains 嘉兴 (its city), so 嘉兴市 is not a "close match" to correct it to.
-    path = write(tmp_path, HEAD + ALICE + "    regions: [嘉兴港区, 苏州工业园区, 嘉兴市/乍浦开发区]\n")
+    regions = "    regions: [嘉兴港区, 苏州工业园区, 嘉兴市/乍浦开发区]\n"
+    path = write(tmp_path, HEAD + ALICE + regions)
     subs = load_subscriptions(path, gazetteer, {})
     assert subs.subscribers[0].regions == (
         zone_key("嘉兴港区"), zone_key("苏州工业园区"), zone_key("乍浦开发区"))

@@ -1,0 +1,135 @@
+"""`zonewire check` as a user runs it: exit codes, the summary, every problem."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from feeds.models import CHINA_TZ, Region, RegionLevel
+from feeds.store import SqlArticleStore
+from notifier.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """\
+subscribers:
+  - id: alice
+    email: alice@example.com
+    regions: [西城区, 嘉兴港区]
+  - id: desk
+    webhook: {url: "https://example.org/hook", format: json}
+    regions: [浙江省, 嘉兴]
+    schedule: immediate
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory laid out like an install: config/ under the working directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ZONEWIRE_CONFIG", raising=False)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "zonewire.yaml").write_text(
+        "database: sqlite:///var/zonewire.db\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_valid_files_exit_0_with_a_summary(workdir: Path, capsys: pytest.CaptureFixture[str]):
+    (workdir / "config" / "subscriptions.yaml").write_text(GOOD, encoding="utf-8")
+    assert main(["check"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ("config/subscriptions.yaml: ok — 2 subscribers, 1 email / 1 webhook "
+                   "channels, 4 regions followed\n")
+    # the new zone is accepted with a warning, on stderr, at its position
+    assert err == (
+        "config/subscriptions.yaml:4:20: warning: region '嘉兴港区' is not known yet; "
+        "following it as a zone (key zone-jiaxinggangqu) that matches once articles name it\n"
+    )
+    # a check creates no database
+    assert not (workdir / "var").exists()
+
+
+def test_problems_exit_1_one_per_line(workdir: Path, capsys: pytest.CaptureFixture[str]):
+    (workdir / "config" / "subscriptions.yaml").write_text(
+        GOOD.replace("[西城区, 嘉兴港区]", "[西城, 嘉兴港区]")
+        .replace("format: json", "format: jsn")
+        + "  - id: alice\n    email: a@@example.com\n    regions: [朝阳区]\n",
+        encoding="utf-8",
+    )
+    assert main(["check"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "config/subscriptions.yaml:4:15: unknown region '西城' — did you mean 西城区 (北京市)?",
+        "config/subscriptions.yaml:6:56: unknown webhook format 'jsn' — did you mean json? "
+        "write one of dingtalk, feishu, json, slack, wecom, or add the template "
+        "templates_dir/webhook/<format>.json.j2",
+        "config/subscriptions.yaml:9:9: duplicate subscriber id 'alice' (first used at line 2);"
+        " ids must be unique",
+        "config/subscriptions.yaml:10:12: bad email address 'a@@example.com': The part after the"
+        " @-sign contains invalid characters: '@'.",
+        "config/subscriptions.yaml:11:15: ambiguous region '朝阳区' — it could be 北京市/朝阳区 "
+        "(110105) or 吉林省/长春市/朝阳区 (220104); write the path (e.g. 北京市/朝阳区) or the "
+        "adcode",
+        "zonewire: 5 problems found",
+    ]
+
+
+def test_problems_in_zonewire_yaml(workdir: Path, capsys: pytest.CaptureFixture[str]):
+    config = workdir / "config" / "zonewire.yaml"
+    config.write_text("database: sqlite:///var/zonewire.db\nserve: {prot: 8080}\n"
+                      "feeds: {entries: many}\n", encoding="utf-8")
+    assert main(["check", "-c", str(config)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"zonewire: {config}: 2 problems",
+        f"{config}:2:9: unknown key 'prot' — did you mean port? (valid keys: host, port)",
+        f"{config}:3:18: 'entries': input should be a valid integer, unable to parse string "
+        "as an integer",
+    ]
+
+
+def test_missing_subscriptions_file_named_in_config(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+):
+    (workdir / "config" / "zonewire.yaml").write_text(
+        "subscriptions: config/subs.yaml\n", encoding="utf-8")
+    assert main(["check"]) == 1
+    assert "config/subs.yaml: no such file" in capsys.readouterr().err
+
+
+def test_learned_zones_come_from_the_store(workdir: Path, capsys: pytest.CaptureFixture[str]):
+    store = SqlArticleStore.open(f"sqlite:///{workdir / 'var' / 'zonewire.db'}")
+    try:
+        zone = Region("zone-jiaxinggangqu", "嘉兴港区", RegionLevel.ZONE, "330400",
+                      "jiaxinggangqu")
+        store.save_zones([zone], now=datetime(2026, 11, 30, tzinfo=CHINA_TZ))
+    finally:
+        store.close()
+    (workdir / "config" / "subscriptions.yaml").write_text(GOOD, encoding="utf-8")
+    assert main(["check"]) == 0
+    out, err = capsys.readouterr()
+    assert "2 subscribers" in out
+    assert err == ""  # 嘉兴港区 is known now: no warning
+
+
+def test_the_repository_examples_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]):
+    monkeypatch.chdir(ROOT)
+    # keep the example's relative paths, but never touch a database in the repository
+    config = tmp_path / "zonewire.yaml"
+    text = (ROOT / "config" / "zonewire.yaml").read_text(encoding="utf-8")
+    config.write_text(text.replace("sqlite:///var/zonewire.db",
+                                   f"sqlite:///{tmp_path / 'none.db'}"), encoding="utf-8")
+    assert main(["-c", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("config/subscriptions.yaml: ok — 3 subscribers, 3 email / 0 webhook")
+
+
+def test_quiet(workdir: Path, capsys: pytest.CaptureFixture[str]):
+    (workdir / "config" / "subscriptions.yaml").write_text(
+        GOOD.replace("嘉兴港区", "湖州"), encoding="utf-8")
+    assert main(["check", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")

@@ -1,0 +1,141 @@
+"""Reload: a valid edit takes effect, an invalid one is logged and changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from feeds.regions import Gazetteer
+from notifier.errors import ConfigError
+from notifier.reload import ConfigHolder
+
+SUBS = """\
+subscribers:
+  - id: alice
+    email: alice@example.com
+    regions: [嘉兴]
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    subs = tmp_path / "subscriptions.yaml"
+    subs.write_text(SUBS, encoding="utf-8")
+    config = tmp_path / "zonewire.yaml"
+    config.write_text(f"subscriptions: {subs}\nnotify_max_age: 7d\n", encoding="utf-8")
+    return config, subs
+
+
+def test_first_load_must_be_valid(tmp_path: Path, gazetteer: Gazetteer):
+    (tmp_path / "s.yaml").write_text("subscribers: [{id: a, regions: [嘉兴]}]\n", "utf-8")
+    config = tmp_path / "z.yaml"
+    config.write_text(f"subscriptions: {tmp_path / 's.yaml'}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="has no channel"):
+        ConfigHolder(config, gazetteer, {})
+
+
+def test_unchanged_files_are_not_a_change(files: tuple[Path, Path], gazetteer: Gazetteer):
+    holder = ConfigHolder(files[0], gazetteer, {})
+    assert holder.reload() is False
+    assert holder.reload(force=True) is False
+    assert holder.version == 1
+    assert holder.paths() == list(files)
+
+
+def test_valid_edit_takes_effect(files: tuple[Path, Path], gazetteer: Gazetteer):
+    holder = ConfigHolder(files[0], gazetteer, {})
+    first_index = holder.index
+    assert first_index.subscribers_for  # built once, reused until a change
+    assert holder.index is first_index
+    files[1].write_text(SUBS + "  - id: bob\n    email: bob@example.com\n    regions: [湖州]\n",
+                        encoding="utf-8")
+    assert holder.reload() is True
+    assert [s.id for s in holder.subscriptions.subscribers] == ["alice", "bob"]
+    assert holder.version == 2
+    assert holder.index is not first_index and len(holder.index) == 2
+
+
+def test_comment_only_edit_is_read_but_changes_nothing(
+    files: tuple[Path, Path], gazetteer: Gazetteer
+):
+    holder = ConfigHolder(files[0], gazetteer, {})
+    files[1].write_text("# reviewed\n" + SUBS, encoding="utf-8")
+    assert holder.reload() is False
+    assert holder.version == 1
+
+
+def test_invalid_edit_keeps_the_last_good_configuration(
+    files: tuple[Path, Path], gazetteer: Gazetteer, caplog: pytest.LogCaptureFixture
+):
+    holder = ConfigHolder(files[0], gazetteer, {})
+    good = holder.current
+    # bob is fine, but carol has a typo: nothing of this edit may take effect
+    files[1].write_text(
+        SUBS + "  - id: bob\n    email: bob@example.com\n    regions: [湖州]\n"
+        "  - id: carol\n    email: carol@example.com\n    regions: [西城]\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.ERROR, logger="notifier.reload"):
+        assert holder.reload() is False
+    assert holder.current is good
+    assert [s.id for s in holder.subscriptions.subscribers] == ["alice"]
+    assert holder.version == 1
+    assert holder.last_problems == [
+        f"{files[1]}:10:15: unknown region '西城' — did you mean 西城区 (北京市)?"
+    ]
+    logged = caplog.text
+    assert "the last good one stays in force" in logged
+    assert f"{files[1]}:10:15: unknown region '西城'" in logged
+    # fixing the file later takes effect
+    files[1].write_text(files[1].read_text("utf-8").replace("[西城]", "[西城区]"), "utf-8")
+    assert holder.reload() is True
+    assert [s.id for s in holder.subscriptions.subscribers] == ["alice", "bob", "carol"]
+    assert holder.last_problems == []
+
+
+def test_invalid_service_config_keeps_everything(
+    files: tuple[Path, Path], gazetteer: Gazetteer, caplog: pytest.LogCaptureFixture
+):
+    holder = ConfigHolder(files[0], gazetteer, {})
+    files[0].write_text(f"subscriptions: {files[1]}\nnotify_max_age: a week\n", "utf-8")
+    with caplog.at_level(logging.ERROR, logger="notifier.reload"):
+        assert holder.reload() is False
+    assert holder.settings.notify_max_age.days == 7
+    assert f"{files[0]}:2:17: 'notify_max_age': not a duration" in caplog.text
+
+
+def test_broken_yaml_keeps_everything(files: tuple[Path, Path], gazetteer: Gazetteer):
+    holder = ConfigHolder(files[0], gazetteer, {})
+    files[1].write_text(SUBS + "  - id: [\n", encoding="utf-8")
+    assert holder.reload() is False
+    assert [s.id for s in holder.subscriptions.subscribers] == ["alice"]
+    assert holder.last_problems[0].startswith(f"{files[1]}:")
+    assert "not valid YAML" in holder.last_problems[0]
+
+
+def test_settings_may_point_at_another_subscriptions_file(
+    files: tuple[Path, Path], gazetteer: Gazetteer, tmp_path: Path
+):
+    holder = ConfigHolder(files[0], gazetteer, {})
+    other = tmp_path / "other.yaml"
+    other.write_text("subscribers:\n  - {id: zed, email: z@example.com, regions: [浙江]}\n",
+                     encoding="utf-8")
+    files[0].write_text(f"subscriptions: {other}\n", encoding="utf-8")
+    assert holder.reload() is True
+    assert [s.id for s in holder.subscriptions.subscribers] == ["zed"]
+    assert holder.paths() == [files[0], other]
+
+
+def test_environment_change_needs_force(files: tuple[Path, Path], gazetteer: Gazetteer):
+    environ = {"HOOK": "https://example.org/a"}
+    files[1].write_text(SUBS + "  - {id: h, webhook: {url: '${HOOK}'}, regions: [嘉兴]}\n",
+                        encoding="utf-8")
+    holder = ConfigHolder(files[0], gazetteer, environ)
+    environ["HOOK"] = "https://example.org/b"
+    assert holder.reload() is False
+    assert holder.reload(force=True) is True
+    hook = holder.subscriptions.by_id("h")
+    assert hook is not None and hook.webhook is not None
+    assert hook.webhook.url == "https://example.org/b"
