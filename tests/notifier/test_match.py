@@ -66,7 +66,8 @@ def test_following_a_region_follows_everything_under_it():
 @pytest.mark.parametrize("include, exclude, title, content, wanted", [
     (("新能源",), (), "嘉兴签约新能源项目", "", True),
     (("新能源",), (), "嘉兴签约光伏项目", "", False),
-    (("新能源",), (), "项目签约", "<p>总投资十亿元的<b>新</b>能源整车项目</p>", True),  # tags vanish
+    # tags vanish
+    (("新能源",), (), "项目签约", "<p>总投资十亿元的<b>新</b>能源整车项目</p>", True),
     (("半导体", "芯片"), (), "芯片封装基地开工", "", True),  # any include
     ((), ("招聘",), "园区招聘会举行", "", False),
     ((), ("招聘",), "园区签约", "", True),
