@@ -16,6 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Regenerate the feeds whose articles changed since the last build, "
         "then index.html and feeds.opml. Files whose bytes would not change are left alone.",
     )
+    # SPEC §4: -c may follow the command, here after the action too.
+    build.add_argument(
+        "-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
+        help="config file (default: $ZONEWIRE_CONFIG, else config/zonewire.yaml)",
+    )
     build.add_argument(
         "--all", action="store_true",
         help="re-render every feed (after changing templates or public_url); "
