@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin
 
@@ -89,7 +90,7 @@ _FOOTER = re.compile(
 _CHROME = re.compile(
     r"^(?:【[^】]{0,8}】\s*)+$|^(?:分享到|打印本页|关闭窗口|收藏本页|返回顶部|字体[:：]|字号[:：])"
 )
-_VALUE_TRIM = " |丨｜/·-—:：,，;；"
+_VALUE_TRIM = " |丨｜/·-—:：,，;；【】[]〔〕"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +236,8 @@ def extract_article(html: str, url: str) -> ArticleRecord:
     if not meta.get("date"):
         shown = _plain(lines[meta_at].text)
         raise ExtractError(f"{url}: the meta line has no 发布时间 value: {shown!r}")
-    found = _DATE.search(meta["date"])
+    # Full-width digits and dashes (２０２４－０２－０３) fold to ASCII first.
+    found = _DATE.search(unicodedata.normalize("NFKC", meta["date"]))
     if found is None:
         raise ExtractError(f"{url}: 发布时间 is not a date: {meta['date']!r}")
     try:

@@ -156,6 +156,30 @@ def test_zone_names_ending_in_a_label_word_and_labels_in_body_text_stay_put() ->
     assert record.content == "<p>项目资金来源:企业自筹。</p><p>时间安排：年底前投产。</p>"
 
 
+@pytest.mark.parametrize(
+    "meta",
+    [
+        "发布时间:2024-02-03 09:05  来源:苏州日报  发布开发区:阳澄湖数字经济园区",
+        "【发布时间：2024-02-03 09:05】【来源：苏州日报】【发布开发区：阳澄湖数字经济园区】",
+        "发布日期：2024年2月3日 9时5分 | 来源：苏州日报 | 发布开发区：阳澄湖数字经济园区 | 点击：2",
+        "<span>发布</span><span>时间</span>：<b>2024/02/03 09:05</b><i>来源</i>：苏州日报"
+        "<i>发布开发区</i>：阳澄湖数字经济园区",
+        "发布时间&nbsp;:&nbsp;２０２４－０２－０３&nbsp;09:05&#12288;来源：苏州日报&#12288;"
+        "发布开发区：&#12288;阳澄湖数字经济园区",
+    ],
+)
+def test_meta_line_spellings(meta: str) -> None:
+    html = (
+        "<div>您现在的位置：首页 › 开发区新闻 › 苏州 › 文字新闻</div><h1>标题</h1>"
+        f"<div>{meta}</div><p>正文。</p><div>上一条：没有了</div>"
+    )
+    record = extract_article(html, "https://example.org/a.html")
+    assert (record.source, record.zone, record.region, record.category) == (
+        "苏州日报", "阳澄湖数字经济园区", "苏州", "文字新闻"
+    )
+    assert record.published.isoformat() == "2024-02-03T09:05:00+08:00"
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in PAGES.glob("*.html")))
 def test_hand_written_pages_give_their_expected_record(name: str) -> None:
     expected = json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))
