@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -370,14 +369,3 @@ def _retry_after(value: str | None) -> float:
     except (TypeError, ValueError):
         return 0.0
     return max(0.0, when.timestamp() - time.time())
-
-
-def describe(exc: BaseException) -> dict[str, Any]:
-    """Log-friendly fields of a fetch failure."""
-    data: dict[str, Any] = {"error": type(exc).__name__}
-    if isinstance(exc, FetchError):
-        data["url"] = exc.url
-        data["reason"] = exc.reason
-    if isinstance(exc, HTTPStatusError):
-        data["status"] = exc.status
-    return data
