@@ -1,0 +1,170 @@
+"""Serving the output directory over real HTTP: a uvicorn server in a thread, httpx,
+a real feed reader (the ``reader`` library) and headless Chromium."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from lxml import html as lxml_html
+
+from feeds.ingest import Ingestor
+from feeds.publish import build_feeds
+from feeds.regions import Gazetteer
+from feeds.store import SqlArticleStore
+from feeds.web import create_app
+from tests.feeds.test_publish import DESHENG, JIAXING, record
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class Served:
+    def __init__(self, root: Path) -> None:
+        config = uvicorn.Config(
+            create_app(root), host="127.0.0.1", port=0, log_level="warning",
+            lifespan="off", ws="none", access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}/"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def site(tmp_path: Path, gazetteer: Gazetteer, now: datetime) -> Iterator[tuple[Path, Served]]:
+    """Feeds built from a real SQLite store, served by a real server; public_url is the
+    server's own address, as an operator would configure it."""
+    store = SqlArticleStore.open(f"sqlite:///{tmp_path / 'var' / 'zonewire.db'}")
+    Ingestor(store, gazetteer).add(
+        [record(n) for n in range(1, 4)] + [record(n, JIAXING, "嘉兴") for n in range(4, 6)],
+        now=now,
+    )
+    out = tmp_path / "public"
+    out.mkdir()
+    served = Served(out)
+    build_feeds(store, gazetteer, out, served.base, 50)
+    store.close()
+    try:
+        yield out, served
+    finally:
+        served.stop()
+
+
+def test_feed_headers_conditional_requests_and_gzip(site: tuple[Path, Served]) -> None:
+    out, served = site
+    with httpx.Client(base_url=served.base) as client:
+        first = client.get("feeds/all.atom", headers={"Accept-Encoding": "identity"})
+        assert first.status_code == 200
+        assert first.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        assert first.content == (out / "feeds" / "all.atom").read_bytes()
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        assert etag.startswith('"') and modified.endswith("GMT")
+
+        again = client.get("feeds/all.atom", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == etag
+        since = client.get("feeds/all.atom", headers={"If-Modified-Since": modified})
+        assert since.status_code == 304
+        stale = client.get("feeds/all.atom", headers={"If-None-Match": '"other"'})
+        assert stale.status_code == 200
+
+        zipped = client.get("feeds/all.atom", headers={"Accept-Encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert zipped.content == first.content  # httpx decoded it
+        raw = httpx.get(served.base + "feeds/all.atom", headers={"Accept-Encoding": "gzip"})
+        assert raw.headers["content-encoding"] == "gzip"
+
+        index = client.get("/")
+        assert index.headers["content-type"] == "text/html; charset=utf-8"
+        assert "开发区新闻订阅" in index.text
+        opml = client.get("feeds.opml")
+        assert opml.headers["content-type"].startswith("text/x-opml")
+        health = client.get("healthz")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert client.get("feeds/nope.atom").status_code == 404
+        assert client.get("../var/zonewire.db").status_code == 404
+        assert client.get("%2e%2e/var/zonewire.db").status_code == 404
+
+
+def test_gzip_body_is_really_compressed(site: tuple[Path, Served]) -> None:
+    out, served = site
+    with httpx.Client() as client:
+        request = client.build_request(
+            "GET", served.base + "feeds/all.atom", headers={"Accept-Encoding": "gzip"}
+        )
+        response = client.send(request, stream=True)
+        body = b"".join(response.iter_raw())
+        response.close()
+    assert gzip.decompress(body) == (out / "feeds" / "all.atom").read_bytes()
+    assert len(body) < (out / "feeds" / "all.atom").stat().st_size
+
+
+def test_a_feed_reader_subscribes_over_http(site: tuple[Path, Served], tmp_path: Path) -> None:
+    from reader import make_reader
+
+    _, served = site
+    reader = make_reader(str(tmp_path / "reader.sqlite"))
+    try:
+        for key in ("all", "110102"):
+            reader.add_feed(served.base + f"feeds/{key}.atom")
+        reader.update_feeds()
+        feed = reader.get_feed(served.base + "feeds/110102.atom")
+        assert feed.title == "西城区 (北京市) 开发区新闻"
+        assert feed.last_exception is None
+        titles = [e.title for e in reader.get_entries(feed=feed)]
+        assert sorted(titles) == sorted(f"{DESHENG}第{n}期重点项目签约活动举行" for n in (1, 2, 3))
+        everything = list(reader.get_entries(feed=served.base + "feeds/all.atom"))
+        assert len(everything) == 5
+        assert all(e.published is not None and e.id.startswith("tag:") for e in everything)
+        # A second poll is answered 304 and changes nothing.
+        reader.update_feeds()
+        assert len(list(reader.get_entries())) == 8
+    finally:
+        reader.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+)
+def test_index_autodiscovery_in_headless_chromium(site: tuple[Path, Served], tmp_path: Path) -> None:
+    _, served = site
+    profile = tmp_path / "chromium-profile"
+    result = subprocess.run(
+        [
+            str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+            "--virtual-time-budget=2000", "--dump-dom", served.base,
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = lxml_html.fromstring(result.stdout)
+    links = dom.xpath('//head/link[@rel="alternate"][@type="application/atom+xml"]')
+    hrefs = {link.get("href") for link in links}
+    assert {"feeds/all.atom", "feeds/110000.atom", "feeds/330000.atom"} <= hrefs
+    titles = {link.get("title") for link in links}
+    assert "全部开发区新闻" in titles and "北京市 开发区新闻" in titles
+    # Chinese reached the rendered DOM intact (the page declared its charset).
+    assert DESHENG in result.stdout
+    shutil.rmtree(profile, ignore_errors=True)
