@@ -213,7 +213,10 @@ class Renderer:
             "more": digest.more,
             "more_text": t["more"].format(count=digest.more),
             "groups": groups,
-            "feeds": [{"name": n, "url": self.feed_url(k)} for k, n in zip(sub.regions, names, strict=True)],
+            "feeds": [
+                {"name": n, "url": self.feed_url(k)}
+                for k, n in zip(sub.regions, names, strict=True)
+            ],
             "all_feed_url": self.feed_url(sub.regions[0]) if sub.regions else None,
             "unsubscribe_url": self.unsubscribe_url(SLOT_TOKEN),
             "digest_id": SLOT_ID,
