@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
-from feeds.models import FeedSource, PortalSource, Source
+from feeds.models import CrawlPolicy, FeedSource, PortalSource, Source
 from notifier import yamlpos
 from notifier.errors import ConfigError
 
@@ -119,6 +119,19 @@ class CrawlSettings(_Model):
     retries: int = Field(default=3, ge=0, le=20)
     backoff: Duration = timedelta(seconds=1)
     obey_robots: bool = True
+
+    def policy(self) -> CrawlPolicy:
+        """This section as the value the feeds package takes."""
+        return CrawlPolicy(
+            user_agent=self.user_agent,
+            per_host_concurrency=self.per_host_concurrency,
+            per_host_delay=self.per_host_delay,
+            timeout=self.timeout,
+            max_page_bytes=self.max_page_bytes,
+            retries=self.retries,
+            backoff=self.backoff,
+            obey_robots=self.obey_robots,
+        )
 
 
 class PortalSourceSettings(_Model):

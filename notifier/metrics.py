@@ -14,14 +14,18 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.ingest_articles = Counter(
-            "zonewire_ingest_articles", "Articles stored by ingestion", ["source", "kind"],
+            "zonewire_ingest_articles",
+            "Articles stored by ingestion",
+            ["source", "kind"],
             registry=self.registry,
         )
         self.ingest_pages = Counter(
             "zonewire_ingest_pages_fetched", "Pages fetched", ["source"], registry=self.registry
         )
         self.ingest_failures = Counter(
-            "zonewire_ingest_failures", "Pages or feeds that failed", ["source"],
+            "zonewire_ingest_failures",
+            "Pages or feeds that failed",
+            ["source"],
             registry=self.registry,
         )
         self.feeds_written = Counter(
@@ -37,11 +41,15 @@ class Metrics:
             "zonewire_job_errors", "Worker jobs that raised", ["job"], registry=self.registry
         )
         self.config_reloads = Counter(
-            "zonewire_config_reloads", "Configuration reloads", ["result"],
+            "zonewire_config_reloads",
+            "Configuration reloads",
+            ["result"],
             registry=self.registry,
         )
         self.last_cycle = Gauge(
-            "zonewire_last_job_timestamp_seconds", "When each job last finished", ["job"],
+            "zonewire_last_job_timestamp_seconds",
+            "When each job last finished",
+            ["job"],
             registry=self.registry,
         )
 

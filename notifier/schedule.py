@@ -87,7 +87,10 @@ class Service:
         if report.planned or report.sent or report.failed or report.retrying:
             log.info(
                 "digests: %d planned, %d sent, %d to retry, %d failed",
-                report.planned, report.sent, report.retrying, report.failed,
+                report.planned,
+                report.sent,
+                report.retrying,
+                report.failed,
             )
         for error in report.errors:
             log.warning("delivery: %s", error)
@@ -118,8 +121,9 @@ class Service:
                 continue
             self.scheduler.add_job(
                 self.ingest_job,
-                IntervalTrigger(seconds=source.interval.total_seconds(),
-                                jitter=_jitter(source.interval)),
+                IntervalTrigger(
+                    seconds=source.interval.total_seconds(), jitter=_jitter(source.interval)
+                ),
                 args=[name],
                 id=f"ingest:{name}",
                 name=f"ingest {name}",
@@ -134,12 +138,21 @@ class Service:
     def start(self) -> None:
         self.schedule_sources()
         self.scheduler.add_job(
-            self.digest_job, IntervalTrigger(seconds=self.tick.total_seconds()), id="digests",
-            max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=_soon(),
+            self.digest_job,
+            IntervalTrigger(seconds=self.tick.total_seconds()),
+            id="digests",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=_soon(),
         )
         self.scheduler.add_job(
-            self.reload_job, IntervalTrigger(seconds=RELOAD_POLL.total_seconds()), id="reload",
-            max_instances=1, coalesce=True, misfire_grace_time=None,
+            self.reload_job,
+            IntervalTrigger(seconds=RELOAD_POLL.total_seconds()),
+            id="reload",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
         )
         self.scheduler.start()
 

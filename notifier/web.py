@@ -68,8 +68,7 @@ def http_server(
 
         _QuietServer = _quiet_server_class()
         web = build_web_app(worker.app, worker.metrics, lambda: worker.holder.subscriptions)
-        config = uvicorn.Config(web, host=host, port=port, log_level="warning",
-                                lifespan="off")
+        config = uvicorn.Config(web, host=host, port=port, log_level="warning", lifespan="off")
         server = _QuietServer(config)
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():
@@ -77,8 +76,9 @@ def http_server(
         if server.started:
             bound = server.servers[0].sockets[0].getsockname() if server.servers else (host, port)
             base = f"http://{bound[0]}:{bound[1]}/"
-            print(f"serving feeds at {base} (index), {base}feeds/all.atom, {base}metrics",
-                  flush=True)
+            print(
+                f"serving feeds at {base} (index), {base}feeds/all.atom, {base}metrics", flush=True
+            )
         await stopping.wait()
         server.should_exit = True
         await serving

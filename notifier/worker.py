@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from feeds.models import CrawlPolicy, Source
+from feeds.models import Source
 from feeds.publish import BuildReport, build_feeds
 from feeds.sources.fetch import Fetcher
 from feeds.sources.run import IngestReport, ingest_source
@@ -29,20 +29,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def crawl_policy(settings: Settings) -> CrawlPolicy:
-    crawl = settings.crawl
-    return CrawlPolicy(
-        user_agent=crawl.user_agent,
-        per_host_concurrency=crawl.per_host_concurrency,
-        per_host_delay=crawl.per_host_delay,
-        timeout=crawl.timeout,
-        max_page_bytes=crawl.max_page_bytes,
-        retries=crawl.retries,
-        backoff=crawl.backoff,
-        obey_robots=crawl.obey_robots,
-    )
 
 
 @dataclass
@@ -135,7 +121,7 @@ class Worker:
         try:
             async with self._ingest_lock:
                 reports = []
-                async with Fetcher(crawl_policy(self.settings)) as fetcher:
+                async with Fetcher(self.settings.crawl.policy()) as fetcher:
                     for source in self.sources(names):
                         report = await ingest_source(
                             source, self.app.store, self.app.gazetteer, fetcher, self.clock()

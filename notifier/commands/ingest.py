@@ -13,12 +13,11 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from feeds.models import CrawlPolicy, PortalSource, Source
+from feeds.models import PortalSource, Source
 from feeds.sources.health import check_source
 from feeds.sources.run import IngestReport, ingest_sources
 from feeds.sources.state import SourceStateStore
 from notifier.app import App
-from notifier.config import CrawlSettings
 from notifier.errors import UsageError
 from notifier.progress import Progress
 
@@ -30,20 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source", metavar="NAME", action="append",
         help="poll only this source (repeatable); default: every configured source",
-    )
-
-
-def crawl_policy(settings: CrawlSettings) -> CrawlPolicy:
-    """The crawl section of the config as the value the feeds package takes."""
-    return CrawlPolicy(
-        user_agent=settings.user_agent,
-        per_host_concurrency=settings.per_host_concurrency,
-        per_host_delay=settings.per_host_delay,
-        timeout=settings.timeout,
-        max_page_bytes=settings.max_page_bytes,
-        retries=settings.retries,
-        backoff=settings.backoff,
-        obey_robots=settings.obey_robots,
     )
 
 
@@ -83,7 +68,7 @@ def run(args: argparse.Namespace, app: App) -> int:
             print(f"  health: {problem.message}", file=sys.stderr)
 
     reports = ingest_sources(
-        sources, app.store, app.gazetteer, crawl_policy(app.settings.crawl),
+        sources, app.store, app.gazetteer, app.settings.crawl.policy(),
         now=lambda: datetime.now(UTC), on_progress=on_progress, on_report=on_report,
     )
     progress.done()

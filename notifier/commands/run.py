@@ -17,17 +17,21 @@ log = logging.getLogger("zonewire.run")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--once", action="store_true",
+        "--once",
+        action="store_true",
         help="one full cycle (ingest, rebuild feeds, send due digests, retry), then exit",
     )
     parser.add_argument(
-        "--no-serve", dest="serve", action="store_false",
+        "--no-serve",
+        dest="serve",
+        action="store_false",
         help="do not serve feeds, unsubscribe and /metrics over HTTP in this process",
     )
     parser.add_argument("--host", help="HTTP address (default: serve.host)")
     parser.add_argument("--port", type=int, help="HTTP port (default: serve.port)")
     parser.add_argument(
-        "--wait", action="store_true",
+        "--wait",
+        action="store_true",
         help="if another worker holds the store, wait for it instead of exiting",
     )
 
@@ -67,8 +71,11 @@ async def _forever(worker: Worker, args: argparse.Namespace) -> int:
         host = args.host or settings.serve.host
         port = settings.serve.port if args.port is None else args.port
         extra.append(http_server(worker, host, port))
-    log.info("worker started: %d sources, %d subscribers", len(worker.sources()),
-             len(worker.holder.subscriptions.subscribers))
+    log.info(
+        "worker started: %d sources, %d subscribers",
+        len(worker.sources()),
+        len(worker.holder.subscriptions.subscribers),
+    )
     await serve_forever(service, extra)
     log.info("worker stopped")
     return 0

@@ -49,9 +49,7 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield server
 
 
-def write_config(
-    root: Path, portal: SamplePortal, sink: SmtpSink, database: str
-) -> Path:
+def write_config(root: Path, portal: SamplePortal, sink: SmtpSink, database: str) -> Path:
     config = root / "config"
     config.mkdir(exist_ok=True)
     (config / "zonewire.yaml").write_text(
@@ -155,8 +153,10 @@ def test_main_job_end_to_end(
     assert {a["url"] for a in receiver.payloads[0]["articles"]} == want_bj
     assert receiver.rejected == 0
     # The same article id in the feed and in the webhook payload.
-    feed_ids = {e.link: e.id for e in feedparser.parse(
-        (tmp_path / "public/feeds/all.atom").read_bytes()).entries}
+    feed_ids = {
+        e.link: e.id
+        for e in feedparser.parse((tmp_path / "public/feeds/all.atom").read_bytes()).entries
+    }
     for article in receiver.payloads[0]["articles"]:
         assert feed_ids[article["url"]] == article["id"]
 
@@ -192,9 +192,7 @@ def test_main_job_end_to_end(
         assert "configuration not reloaded" in caplog.text
         assert "config/subscriptions.yaml:3:1" in caplog.text
         assert worker.holder.subscriptions.by_id("sichuan") is not None
-        assert set(urls_in_emails(sink, "zj@example.com")) >= provinces_of(
-            portal, newest, "浙江省"
-        )
+        assert set(urls_in_emails(sink, "zj@example.com")) >= provinces_of(portal, newest, "浙江省")
         assert report.delivery is not None and report.delivery.failed == 0
     finally:
         app.close()
