@@ -34,7 +34,6 @@ def build_web_app(app: App, metrics: Metrics | None = None, subscriptions: Any =
     force, so the unsubscribe pages follow configuration reloads.
     """
     from feeds.web import create_app
-
     from notifier.web_unsubscribe import routes_for_app
 
     routes: list[BaseRoute] = list(routes_for_app(app, subscriptions))
