@@ -96,7 +96,7 @@ class SubscriberModel(_Model):
         "follows everything under it",
         json_schema_extra={"items": {"type": ["string", "integer"]}},  # 330400 unquoted
     )
-    keywords: KeywordsModel = KeywordsModel()
+    keywords: KeywordsModel = Field(default_factory=KeywordsModel)
     categories: list[str] = Field(
         default=[], description="only these portal categories (e.g. 文字新闻)"
     )
@@ -108,7 +108,7 @@ class SubscriberModel(_Model):
 class SubscriptionsFile(_Model):
     """The whole of ``config/subscriptions.yaml``."""
 
-    defaults: DefaultsModel = DefaultsModel()
+    defaults: DefaultsModel = Field(default_factory=DefaultsModel)
     subscribers: list[SubscriberModel] = []
 
 

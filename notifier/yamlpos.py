@@ -34,24 +34,29 @@ class Pos:
 
 @dataclass
 class Document:
-    """Plain data of one YAML file plus the position of every value and key."""
+    """Plain data of one YAML file plus the position of every value and key.
+
+    ``values`` and ``keys`` hold PyYAML marks (0-based); :meth:`pos` turns one into
+    a 1-based :class:`Pos` when a message needs it.
+    """
 
     file: str
     data: Any
-    values: dict[Path_, Pos] = field(default_factory=dict)
-    keys: dict[Path_, Pos] = field(default_factory=dict)
+    values: dict[Path_, Any] = field(default_factory=dict)
+    keys: dict[Path_, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     def pos(self, path: Sequence[str | int], *, key: bool = False) -> Pos:
         """Where ``path`` is written; the nearest enclosing value if it is not."""
         current = tuple(path)
         if key and current in self.keys:
-            return self.keys[current]
+            return _pos(self.keys[current])
         while current:
             if current in self.values:
-                return self.values[current]
+                return _pos(self.values[current])
             current = current[:-1]
-        return self.values.get((), Pos(1, 1))
+        mark = self.values.get(())
+        return _pos(mark) if mark is not None else Pos(1, 1)
 
     def where(self, path: Sequence[str | int], *, key: bool = False) -> str:
         pos = self.pos(path, key=key)
@@ -61,9 +66,12 @@ class Document:
         return f"{self.where(path, key=key)}: {message}"
 
 
-def _pos(node: yaml.Node) -> Pos:
-    mark = node.start_mark
+def _pos(mark: Any) -> Pos:
     return Pos(mark.line + 1, mark.column + 1)
+
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class _Builder:
@@ -72,14 +80,18 @@ class _Builder:
         self.doc = doc
         self.active: set[int] = set()
 
+    def at(self, node: yaml.Node) -> str:
+        pos = _pos(node.start_mark)
+        return f"{self.doc.file}:{pos.line}:{pos.col}"
+
     def build(self, node: yaml.Node, path: Path_) -> Any:
-        self.doc.values[path] = _pos(node)
+        self.doc.values[path] = node.start_mark
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR:  # most values: skip the constructor's dispatch
+                return node.value
             return self.loader.construct_object(node, deep=True)
         if id(node) in self.active:  # a recursive alias: nothing sensible to build
-            self.doc.problems.append(
-                f"{self.doc.file}:{_pos(node).line}:{_pos(node).col}: recursive alias"
-            )
+            self.doc.problems.append(f"{self.at(node)}: recursive alias")
             return None
         self.active.add(id(node))
         try:
@@ -92,26 +104,27 @@ class _Builder:
             self.active.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
-        self.loader.flatten_mapping(node)  # resolves ``<<: *anchor`` merge keys
+        if any(k.tag == _MERGE for k, _ in node.value):
+            self.loader.flatten_mapping(node)  # resolves ``<<: *anchor`` merge keys
         result: dict[Any, Any] = {}
+        keys = self.doc.keys
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
+            if key_node.tag == _STR:
+                key = key_node.value
+            else:
+                key = self.loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
-                self.doc.problems.append(
-                    f"{self.doc.file}:{_pos(key_node).line}:{_pos(key_node).col}: "
-                    "a key must be a plain word"
-                )
+                self.doc.problems.append(f"{self.at(key_node)}: a key must be a plain word")
                 continue
             sub = (*path, key if isinstance(key, (str, int)) else str(key))
             if key in result:
-                first = self.doc.keys[sub]
+                first = _pos(keys[sub])
                 self.doc.problems.append(
-                    f"{self.doc.file}:{_pos(key_node).line}:{_pos(key_node).col}: "
-                    f"duplicate key '{key}' (first written at line {first.line}); "
-                    "remove one of them"
+                    f"{self.at(key_node)}: duplicate key '{key}' (first written at line "
+                    f"{first.line}); remove one of them"
                 )
                 continue
-            self.doc.keys[sub] = _pos(key_node)
+            keys[sub] = key_node.start_mark
             result[key] = self.build(value_node, sub)
         return result
 

@@ -1,0 +1,216 @@
+"""Matching 100,000 subscribers against 1,000 new articles, and loading 10,000.
+
+Part 1 builds a :class:`notifier.match.MatchIndex` over 100,000 subscribers (regions
+at every level, about half with keyword filters, a few with categories) and matches
+1,000 articles; the baseline is the plain rule (:func:`notifier.match.match_naive`,
+each subscriber against each article, with texts and words folded once), measured
+in the same run on a sample of the subscribers and scaled up, because running it on
+all of them takes minutes. The index's answers for the sampled subscribers are
+checked against the baseline's. Targets: matching under 2 s, at least 20x faster.
+
+Part 2 writes a 10,000-subscriber subscriptions.yaml and times loading and checking
+it (YAML with positions, pydantic, regions, schedules, email syntax); baselines are
+a bare ``yaml.load`` of the same file with the C and with the pure-Python loader.
+Target: under 5 s.
+
+    .venv/bin/python bench/match.py [--subscribers 100000] [--articles 1000]
+        [--sample 5000] [--load 10000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path; keep bench/feeds.py from
+# shadowing the feeds package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import yaml  # noqa: E402
+
+from feeds.models import CHINA_TZ, Article, Region, RegionLevel  # noqa: E402
+from feeds.regions import Gazetteer, zone_key  # noqa: E402
+from notifier.match import MatchIndex, match_naive  # noqa: E402
+from notifier.models import Keywords, Schedule, ScheduleKind, Subscriber  # noqa: E402
+from notifier.subscriptions import load_subscriptions  # noqa: E402
+
+T0 = datetime(2026, 11, 30, 9, 0, tzinfo=CHINA_TZ)
+
+WORDS = [
+    "新能源", "储能", "光伏", "半导体", "集成电路", "芯片", "生物医药", "医疗器械", "人工智能",
+    "AI", "机器人", "新材料", "碳纤维", "航空", "海洋装备", "冷链", "预制菜", "跨境电商", "数据中心",
+    "算力", "5G", "氢能", "锂电", "汽车零部件", "智能制造", "工业互联网", "招聘", "培训", "签约",
+    "开工", "投产", "招商", "产业园", "孵化器", "专精特新", "独角兽", "上市", "融资", "外资", "出口",
+]
+FILLER = "近日园区举行重点项目集中签约仪式多家企业负责人出席活动并就产业合作进行交流。"
+HOT = ("330000", "320000", "440000", "110000", "370000")  # provinces most news comes from
+
+
+def world(gazetteer: Gazetteer, rng: random.Random) -> dict[RegionLevel, list[Region]]:
+    """Regions by level, weighted toward a few provinces, with invented zones."""
+    by_level: dict[RegionLevel, list[Region]] = {level: [] for level in RegionLevel}
+    for region in gazetteer:
+        by_level[region.level].append(region)
+    for district in rng.sample(by_level[RegionLevel.DISTRICT], 600):
+        for n in range(2):
+            name = f"{district.name}{n}号产业园区"
+            by_level[RegionLevel.ZONE].append(gazetteer.add_zone(name, district.key))
+    return by_level
+
+
+def pick(regions: list[Region], gazetteer: Gazetteer, rng: random.Random) -> Region:
+    """Four times in five a region inside one of the HOT provinces."""
+    hot = rng.random() < 0.8
+    for _ in range(50):
+        region = rng.choice(regions)
+        inside = gazetteer.lineage(region.key)[-1].key in HOT
+        if inside == hot:
+            return region
+    return region
+
+
+def make_subscribers(n: int, gazetteer: Gazetteer, by_level: dict[RegionLevel, list[Region]],
+                     rng: random.Random) -> list[Subscriber]:
+    levels = [RegionLevel.PROVINCE] * 5 + [RegionLevel.CITY] * 30 + \
+        [RegionLevel.DISTRICT] * 45 + [RegionLevel.ZONE] * 20
+    result = []
+    for i in range(n):
+        keys = tuple(dict.fromkeys(
+            pick(by_level[rng.choice(levels)], gazetteer, rng).key
+            for _ in range(rng.choice((1, 1, 1, 2, 3)))
+        ))
+        roll = rng.random()
+        include = tuple(rng.sample(WORDS, rng.randint(1, 3))) if roll < 0.5 else ()
+        exclude = tuple(rng.sample(WORDS, 1)) if rng.random() < 0.2 else ()
+        categories = ("招商动态",) if rng.random() < 0.05 else ()
+        result.append(Subscriber(
+            id=f"s{i}", schedule=Schedule(ScheduleKind.DAILY, "daily 08:00"), regions=keys,
+            email=f"s{i}@example.com", keywords=Keywords(include, exclude),
+            categories=categories,
+        ))
+    return result
+
+
+def make_articles(n: int, gazetteer: Gazetteer, by_level: dict[RegionLevel, list[Region]],
+                  rng: random.Random) -> list[Article]:
+    places = by_level[RegionLevel.DISTRICT] + by_level[RegionLevel.ZONE]
+    result = []
+    for i in range(n):
+        region = pick(places, gazetteer, rng)
+        words = rng.sample(WORDS, 3)
+        body = "".join(f"<p>{FILLER}{w}{FILLER}</p>" for w in words) + f"<p>{FILLER * 4}</p>"
+        result.append(Article(
+            id=f"tag:bench,2026:{i}", seq=i + 1, url=f"https://example.org/{i}",
+            title=f"{region.name}{words[0]}项目{rng.choice(('签约', '开工', '投产'))}",
+            published=T0, updated=T0, ingested_at=T0, source="bench", zone=None,
+            region=region.name, category=rng.choice(("文字新闻", "招商动态", "项目建设")),
+            content=body, summary=None, content_hash=str(i),
+            region_keys=gazetteer.ancestor_keys(region.key),
+        ))
+    return result
+
+
+def bench_match(args: argparse.Namespace) -> bool:
+    rng = random.Random(args.seed)
+    gazetteer = Gazetteer.default()
+    by_level = world(gazetteer, rng)
+    subscribers = make_subscribers(args.subscribers, gazetteer, by_level, rng)
+    articles = make_articles(args.articles, gazetteer, by_level, rng)
+
+    started = time.perf_counter()
+    index = MatchIndex(subscribers)
+    built = time.perf_counter() - started
+    started = time.perf_counter()
+    result = index.match(articles)
+    matched = time.perf_counter() - started
+    pairs = sum(len(v) for v in result.values())
+
+    sample = rng.sample(subscribers, min(args.sample, len(subscribers)))
+    started = time.perf_counter()
+    naive = match_naive(sample, articles)
+    naive_sample = time.perf_counter() - started
+    scale = len(subscribers) / len(sample)
+    naive_total = naive_sample * scale
+    agree = all(result.get(s.id, []) == naive.get(s.id, []) for s in sample)
+
+    print(f"match: {len(subscribers):,} subscribers x {len(articles):,} articles")
+    print(f"  index build (once per subscriptions version): {built:.2f} s")
+    print(f"  index match: {matched:.3f} s -> {pairs:,} (subscriber, article) pairs "
+          f"for {len(result):,} subscribers")
+    print(f"  naive check: {naive_sample:.2f} s on a sample of {len(sample):,} subscribers, "
+          f"scaled x{scale:g} to {naive_total:.1f} s for all of them")
+    ratio = naive_total / matched
+    print(f"  ratio: index is {ratio:.0f}x faster than naive (target >= 20x; "
+          f"match target < 2 s)")
+    print(f"  index and naive agree on the sampled subscribers: {agree}")
+    return agree and matched < 2 and ratio >= 20
+
+
+def write_yaml(path: Path, n: int, rng: random.Random, gazetteer: Gazetteer) -> None:
+    names = [r.name for r in gazetteer if r.level is not RegionLevel.ZONE
+             and len(gazetteer.named(r.name)) == 1]
+    schedules = ["daily 08:00", "hourly", "immediate", "weekly mon 09:00",
+                 'cron "30 17 * * 1-5"']
+    lines = ["defaults: {timezone: Asia/Shanghai, language: zh-CN, max_articles: 30}",
+             "subscribers:"]
+    for i in range(n):
+        regions = ", ".join(rng.sample(names, rng.choice((1, 2, 3))))
+        lines.append(f"  - id: user{i}")
+        if i % 10 == 0:
+            lines.append(f'    webhook: {{url: "https://hooks.example.org/{i}", format: json}}')
+        else:
+            lines.append(f"    email: user{i}@example.com")
+        lines.append(f"    schedule: {rng.choice(schedules)}")
+        lines.append(f"    regions: [{regions}]")
+        if i % 3 == 0:
+            words = ", ".join(rng.sample(WORDS, 2))
+            lines.append(f"    keywords: {{include: [{words}], exclude: [招聘]}}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def bench_load(args: argparse.Namespace) -> bool:
+    rng = random.Random(args.seed)
+    gazetteer = Gazetteer.default()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "subscriptions.yaml"
+        write_yaml(path, args.load, rng, gazetteer)
+        text = path.read_text(encoding="utf-8")
+        started = time.perf_counter()
+        yaml.load(text, Loader=yaml.CSafeLoader)
+        c_only = time.perf_counter() - started
+        started = time.perf_counter()
+        yaml.load(text, Loader=yaml.SafeLoader)
+        py_only = time.perf_counter() - started
+        started = time.perf_counter()
+        subs = load_subscriptions(path, gazetteer, {})
+        loaded = time.perf_counter() - started
+    print(f"load: {args.load:,} subscribers ({len(text.encode()) / 1e6:.1f} MB of YAML)")
+    print(f"  load + check (positions, pydantic, regions, schedules, email): {loaded:.2f} s "
+          f"for {len(subs.subscribers):,} subscribers (target < 5 s)")
+    print(f"  baselines: bare yaml.load {c_only:.2f} s with the C loader "
+          f"(ratio {loaded / c_only:.1f}x), {py_only:.2f} s with the pure-Python loader "
+          f"(ratio {loaded / py_only:.1f}x)")
+    return loaded < 5 and len(subs.subscribers) == args.load
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--articles", type=int, default=1_000)
+    parser.add_argument("--sample", type=int, default=5_000)
+    parser.add_argument("--load", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    ok = bench_match(args)
+    ok = bench_load(args) and ok
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
