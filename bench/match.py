@@ -34,19 +34,18 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import yaml  # noqa: E402
 
 from feeds.models import CHINA_TZ, Article, Region, RegionLevel  # noqa: E402
-from feeds.regions import Gazetteer, zone_key  # noqa: E402
+from feeds.regions import Gazetteer  # noqa: E402
 from notifier.match import MatchIndex, match_naive  # noqa: E402
 from notifier.models import Keywords, Schedule, ScheduleKind, Subscriber  # noqa: E402
 from notifier.subscriptions import load_subscriptions  # noqa: E402
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=CHINA_TZ)
 
-WORDS = [
-    "新能源", "储能", "光伏", "半导体", "集成电路", "芯片", "生物医药", "医疗器械", "人工智能",
-    "AI", "机器人", "新材料", "碳纤维", "航空", "海洋装备", "冷链", "预制菜", "跨境电商", "数据中心",
-    "算力", "5G", "氢能", "锂电", "汽车零部件", "智能制造", "工业互联网", "招聘", "培训", "签约",
-    "开工", "投产", "招商", "产业园", "孵化器", "专精特新", "独角兽", "上市", "融资", "外资", "出口",
-]
+WORDS = (
+    "新能源 储能 光伏 半导体 集成电路 芯片 生物医药 医疗器械 人工智能 AI 机器人 新材料 碳纤维 航空 "
+    "海洋装备 冷链 预制菜 跨境电商 数据中心 算力 5G 氢能 锂电 汽车零部件 智能制造 工业互联网 招聘 "
+    "培训 签约 开工 投产 招商 产业园 孵化器 专精特新 独角兽 上市 融资 外资 出口"
+).split()
 FILLER = "近日园区举行重点项目集中签约仪式多家企业负责人出席活动并就产业合作进行交流。"
 HOT = ("330000", "320000", "440000", "110000", "370000")  # provinces most news comes from
 
