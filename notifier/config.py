@@ -280,6 +280,12 @@ def settings_from_document(
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(f"{doc.where(())}: expected a mapping of settings (key: value)")
+    env = os.environ if environ is None else environ
+    secret = data.get("secret_key")
+    if isinstance(secret, str) and (whole := _ENV.fullmatch(secret.strip())):
+        if whole.group(1) not in env:
+            # SPEC §3: with ZONEWIRE_SECRET unset, a key is generated once and kept in var/.
+            data = {**data, "secret_key": None}
     expanded = expand_tree(data, doc, problems, environ)
     settings: Settings | None = None
     try:

@@ -77,8 +77,8 @@ def test_durations(text: object, expected: timedelta):
     ("email:\n  transport: smpt\n",
      "{f}:2:14: 'transport': input should be 'maildir' or 'smtp'"),
     ("serve: {port: 99999}\n", "{f}:1:15: 'port': input should be less than or equal to 65535"),
-    ('secret_key: "${ZW_NOT_SET}"\n',
-     "{f}:1:13: environment variable ZW_NOT_SET is not set (export ZW_NOT_SET=...)"),
+    ("email: {smtp: {password: '${ZW_NOT_SET}'}}\n",
+     "{f}:1:26: environment variable ZW_NOT_SET is not set (export ZW_NOT_SET=...)"),
     ("serve:\n  port: 1\n  port: 2\n",
      "{f}:3:3: duplicate key 'port' (first written at line 2); remove one of them"),
     ("sources:\n  - name: a\n    type: feed\n", "{f}:2:5: missing key 'url'"),
@@ -105,7 +105,7 @@ def test_every_problem_in_one_run_in_file_order(tmp_path: Path):
         "feeds: {entrie: 5}\n"            # 1
         "email: {transport: x}\n"          # 2
         "notify_max_age: soon\n"           # 3
-        'secret_key: "${NOPE}"\n'          # 4
+        "public_url: '${NOPE}/'\n"         # 4
         "serve: {prot: 1}\n"               # 5
     ))
     found = problems(path)
@@ -114,6 +114,13 @@ def test_every_problem_in_one_run_in_file_order(tmp_path: Path):
         load_settings(path, {})
     # The message a CLI prints: a header, then one problem per line.
     assert str(caught.value).splitlines()[0] == f"{path}: 5 problems"
+
+
+def test_secret_key_from_an_unset_variable_means_generated(tmp_path: Path):
+    # SPEC §3: secret_key: "${ZONEWIRE_SECRET}" -- unset: generated once, kept in var/
+    path = write(tmp_path, 'secret_key: "${ZONEWIRE_SECRET}"\n')
+    assert load_settings(path, {}).secret_key is None
+    assert load_settings(path, {"ZONEWIRE_SECRET": "k"}).secret_key == "k"
 
 
 def test_the_repository_example_is_valid():
