@@ -121,7 +121,7 @@ def sanitize_html(markup: str) -> str:
     if "<" not in markup:
         paragraphs = [line.strip() for line in markup.splitlines() if line.strip()]
         return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs)
-    return xml_safe(cast(str, _CLEANER.clean(markup)))
+    return xml_safe(_CLEANER.clean(markup))
 
 
 def summary_text(article: Article, limit: int = SUMMARY_CHARS) -> str:
@@ -275,7 +275,7 @@ class AtomRenderer:
             article.published.astimezone(CHINA_TZ).isoformat()
         )
         raw = etree.tostring(wrapper, encoding="UTF-8", pretty_print=True)
-        found = raw[len(b"<w>\n") : -len(b"</w>\n")]
+        found = bytes(raw[len(b"<w>\n") : -len(b"</w>\n")])
         self._entries[cache_key] = found
         return found
 

@@ -211,9 +211,9 @@ def build_feeds(
         gone += [key for key in state if key not in results and not key.startswith("~")]
     for key in gone:
         results.pop(key, None)
-        path = out / feed_path(key)
-        if path.exists():
-            path.unlink()
+        stale = out / feed_path(key)
+        if stale.exists():
+            stale.unlink()
             report.removed.append(feed_path(key))
 
     with engine.begin() as conn:
@@ -574,8 +574,17 @@ def render_site(
     latest = max((n.last for n in roots if n.last), default="")
     if everything is not None and everything.last:
         latest = everything.last
+    # Flat (depth, node) rows under each province: thousands of regions render in a
+    # plain loop, far cheaper than a recursive template macro.
+    groups = [(root, list(_descendants(root.children, 1))) for root in roots]
     env = _environment()
-    context = {"all": everything, "roots": roots, "latest": latest, "base_url": base_url}
+    context = {"all": everything, "groups": groups, "latest": latest, "base_url": base_url}
     index = env.get_template("index.html.j2").render(**context)
     opml = env.get_template("feeds.opml.j2").render(**context)
     return {"index.html": index.encode("utf-8"), "feeds.opml": opml.encode("utf-8")}
+
+
+def _descendants(nodes: list[SiteNode], depth: int) -> Iterator[tuple[int, SiteNode]]:
+    for node in nodes:
+        yield depth, node
+        yield from _descendants(node.children, depth + 1)

@@ -179,7 +179,9 @@ def test_sanitizer_and_text_helpers() -> None:
 
 @pytest.mark.skipif(sys.maxunicode < 0x10FFFF, reason="narrow build")
 def test_lone_surrogates_in_every_field_are_dropped() -> None:
-    odd = article(1, title="\udc00标题", source="\ud83d来源", content="\udfff正文", summary="\ud800摘要")
+    odd = article(
+        1, title="\udc00标题", source="\ud83d来源", content="\udfff正文", summary="\ud800摘要"
+    )
     data = render_feed(ZONE, [odd], BASE, names=NAMES)
     root = assert_valid(data)
     assert root.findtext(f"{ATOM}entry/{ATOM}title") == "标题"

@@ -140,14 +140,27 @@ def test_new_article_reaches_new_and_parent_feeds(
 ) -> None:
     build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50)
     Ingestor(filled, gazetteer).add(
-        [record(9, "苏州工业园区", "苏州", published=datetime.fromisoformat("2026-11-29T08:00:00+08:00"))],
+        [
+            record(
+                9,
+                "苏州工业园区",
+                "苏州",
+                published=datetime.fromisoformat("2026-11-29T08:00:00+08:00"),
+            )
+        ],
         now=now,
     )
     report = build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50)
     zone = gazetteer.zone_named("苏州工业园区")
     assert zone is not None
-    assert {f"feeds/{zone.key}.atom", "feeds/320500.atom", "feeds/320000.atom",
-            "feeds/all.atom", "index.html", "feeds.opml"} <= set(report.written)
+    assert {
+        f"feeds/{zone.key}.atom",
+        "feeds/320500.atom",
+        "feeds/320000.atom",
+        "feeds/all.atom",
+        "index.html",
+        "feeds.opml",
+    } <= set(report.written)
     assert "feeds/110102.atom" not in report.written
     new = filled.get(record(9, "苏州工业园区", "苏州").url)
     assert new is not None and entry_ids(tmp_path / "public" / "feeds" / "all.atom")[0] == new.id
@@ -182,8 +195,10 @@ def test_index_and_opml(filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path:
     html = (tmp_path / "public" / "index.html").read_text("utf-8")
     assert '<meta charset="utf-8">' in html and 'lang="zh-CN"' in html
     assert 'name="viewport"' in html
-    assert '<link rel="alternate" type="application/atom+xml" title="全部开发区新闻" ' \
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="全部开发区新闻" '
         'href="feeds/all.atom">' in html
+    )
     assert 'href="feeds/110000.atom"' in html and DESHENG in html
     assert "3 篇" in html and "2026-11-20" in html  # counts and last update
     opml = etree.parse(str(tmp_path / "public" / "feeds.opml")).getroot()

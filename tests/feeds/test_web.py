@@ -30,8 +30,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 class Served:
     def __init__(self, root: Path) -> None:
         config = uvicorn.Config(
-            create_app(root), host="127.0.0.1", port=0, log_level="warning",
-            lifespan="off", ws="none", access_log=False,
+            create_app(root),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            ws="none",
+            access_log=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -147,16 +152,27 @@ def test_a_feed_reader_subscribes_over_http(site: tuple[Path, Served], tmp_path:
     not CHROMIUM.exists(),
     reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
 )
-def test_index_autodiscovery_in_headless_chromium(site: tuple[Path, Served], tmp_path: Path) -> None:
+def test_index_autodiscovery_in_headless_chromium(
+    site: tuple[Path, Served], tmp_path: Path
+) -> None:
     _, served = site
     profile = tmp_path / "chromium-profile"
     result = subprocess.run(
         [
-            str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-            "--virtual-time-budget=2000", "--dump-dom", served.base,
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            served.base,
         ],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = lxml_html.fromstring(result.stdout)
