@@ -57,6 +57,20 @@ def summary(subscriptions: Subscriptions) -> str:
     )
 
 
+def status_lines(app: App) -> list[str]:
+    """The `zonewire status` section: who is subscribed, or that the file has problems."""
+    try:
+        subscriptions = load_subscriptions_for(app.settings, app.gazetteer)
+    except ConfigError as exc:
+        count = len(exc.problems)
+        return [f"subscriptions: {app.settings.subscriptions} has {count} "
+                f"problem{'s' if count != 1 else ''} (run zonewire check)"]
+    lines = [f"subscriptions: {summary(subscriptions)} ({app.settings.subscriptions})"]
+    if subscriptions.warnings:
+        lines.append(f"  {len(subscriptions.warnings)} warning(s): run zonewire check")
+    return lines
+
+
 def run(args: argparse.Namespace, app: App) -> int:
     # zonewire.yaml was loaded (and fully checked) when the App was built.
     try:

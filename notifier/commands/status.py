@@ -20,6 +20,7 @@ SECTIONS: list[str] = [
     "notifier.commands.ingest:status_lines",
     "notifier.commands.feeds:status_lines",
     "notifier.ledger:status_lines",
+    "notifier.commands.check:status_lines",
 ]
 
 

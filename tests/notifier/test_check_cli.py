@@ -125,7 +125,8 @@ def test_the_repository_examples_pass(monkeypatch: pytest.MonkeyPatch, tmp_path:
                                    f"sqlite:///{tmp_path / 'none.db'}"), encoding="utf-8")
     assert main(["-c", str(config), "check"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("config/subscriptions.yaml: ok — 3 subscribers, 3 email / 0 webhook")
+    assert out.startswith("config/subscriptions.yaml: ok — ")
+    assert " subscribers, " in out and " regions followed" in out
 
 
 def test_quiet(workdir: Path, capsys: pytest.CaptureFixture[str]):
@@ -133,3 +134,16 @@ def test_quiet(workdir: Path, capsys: pytest.CaptureFixture[str]):
         GOOD.replace("嘉兴港区", "湖州"), encoding="utf-8")
     assert main(["check", "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
+
+
+def test_status_shows_subscriptions(workdir: Path, capsys: pytest.CaptureFixture[str]):
+    subs = workdir / "config" / "subscriptions.yaml"
+    subs.write_text(GOOD, encoding="utf-8")
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert ("subscriptions: 2 subscribers, 1 email / 1 webhook channels, 4 regions followed "
+            "(config/subscriptions.yaml)") in out
+    subs.write_text(GOOD.replace("西城区", "西城"), encoding="utf-8")
+    main(["status"])
+    out = capsys.readouterr().out
+    assert "subscriptions: config/subscriptions.yaml has 1 problem (run zonewire check)" in out
