@@ -124,10 +124,16 @@ def sanitize_html(markup: str) -> str:
     return xml_safe(_CLEANER.clean(markup))
 
 
-def summary_text(article: Article, limit: int = SUMMARY_CHARS) -> str:
-    """The article's own summary, else the start of its text, one line."""
-    source = article.summary if article.summary and article.summary.strip() else article.content
-    return truncate(one_line(html_to_text(source)), limit)
+def summary_text(article: Article, limit: int = SUMMARY_CHARS, content: str | None = None) -> str:
+    """The article's own summary, else the start of its text, one line.
+
+    ``content``: the article's already sanitised HTML, when the caller has it.
+    """
+    if article.summary and article.summary.strip():
+        return truncate(one_line(html_to_text(article.summary)), limit)
+    if content is not None:
+        return truncate(one_line(html_to_text(content, sanitized=True)), limit)
+    return truncate(one_line(html_to_text(article.content)), limit)
 
 
 def entry_title(article: Article) -> str:
@@ -225,14 +231,15 @@ class AtomRenderer:
         category = one_line(article.category) if article.category else ""
         if category:
             categories.append({"term": category, "label": category})
+        content = sanitize_html(article.content)
         return (
             xml_safe(article.id),
             entry_title(article),
             xml_safe(article.url),
             source,
             categories,
-            sanitize_html(article.content),
-            summary_text(article),
+            content,
+            summary_text(article, content=content),
         )
 
     def entry(self, article: Article) -> bytes:

@@ -329,7 +329,7 @@ def _plan_changed(
 def _fingerprint(rows: Iterable[Sequence[Any]]) -> str:
     digest = hashlib.sha256(RENDER_VERSION.encode())
     for seq, content_hash, updated in rows:
-        digest.update(f"|{seq}:{content_hash}:{updated.astimezone(UTC).isoformat()}".encode())
+        digest.update(f"|{seq}:{content_hash}:{updated.timestamp()!r}".encode())
     return digest.hexdigest()
 
 
@@ -378,13 +378,14 @@ def _load(conn: Connection, seqs: set[int], gazetteer: Gazetteer) -> dict[int, A
     """Full articles for ``seqs``, regions ordered leaf first (zone, district, city,
     province) so categories read from the most specific."""
     found: dict[int, Article] = {}
+    lineages: dict[str | None, tuple[str, ...]] = {None: ()}
     for chunk in _chunks(sorted(seqs)):
         rows = conn.execute(sa.select(articles).where(articles.c.seq.in_(chunk))).all()
         for row in rows:
             leaf = row.region_key
-            keys: tuple[str, ...] = ()
-            if leaf is not None and leaf in gazetteer:
-                keys = gazetteer.ancestor_keys(leaf)
+            keys = lineages.get(leaf)
+            if keys is None:
+                keys = lineages[leaf] = gazetteer.ancestor_keys(leaf) if leaf in gazetteer else ()
             found[row.seq] = Article(
                 id=row.entry_id,
                 seq=row.seq,

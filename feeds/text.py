@@ -28,17 +28,20 @@ def xml_safe(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
 
 
-def html_to_text(markup: str) -> str:
+def html_to_text(markup: str, *, sanitized: bool = False) -> str:
     """Readable plain text of an HTML fragment (or of plain text, unchanged).
 
     Block ends become line breaks, runs of spaces (including full-width U+3000 and
-    ``&nbsp;``) collapse to one, entities are decoded.
+    ``&nbsp;``) collapse to one, entities are decoded. ``sanitized``: the markup has
+    no scripts, styles or comments left (nh3 output), so those passes are skipped.
     """
     if "<" not in markup and "&" not in markup:
         text = markup
     else:
-        text = _DROP_BLOCKS.sub(" ", markup)
-        text = _COMMENT.sub(" ", text)
+        text = markup
+        if not sanitized:
+            text = _DROP_BLOCKS.sub(" ", text)
+            text = _COMMENT.sub(" ", text)
         text = _BREAKS.sub("\n", text)
         text = _TAG.sub("", text)
         text = html.unescape(text)
