@@ -38,6 +38,8 @@ def setup_logging(*, verbose: bool = False, json_lines: bool = False) -> None:
     # embedding application) keeps working.
     root.handlers[:] = [h for h in root.handlers if h.get_name() != "zonewire"] + [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "alembic", "apscheduler.executors", "uvicorn.access",
-                  "mail.log"):
+    for noisy in ("httpx", "httpcore", "alembic", "uvicorn.access", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # APScheduler logs every job it adds and every run it skips because the previous
+    # one is still going (by design here); our own jobs log what they did.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.ERROR)

@@ -70,7 +70,9 @@ class Service:
             reports = await self.worker.ingest([source])
             for report in reports:
                 log.info("%s", report.summary())
-            if self.worker.feeds_dirty and not self.stopping.is_set():
+            # Finished even when a stop was asked: the articles are stored, and
+            # feeds that lag behind the store would stay stale until next start.
+            if self.worker.feeds_dirty:
                 build = await self.worker.rebuild_feeds()
                 if build.written:
                     log.info("feeds: %d files written", len(build.written))
@@ -135,8 +137,18 @@ class Service:
             )
             self._sources[name] = signature
 
+    async def feeds_job(self) -> None:
+        async def run() -> None:
+            build = await self.worker.rebuild_feeds()
+            if build.written:
+                log.info("feeds: %d files written", len(build.written))
+
+        await self._guard("feeds", run)
+
     def start(self) -> None:
         self.schedule_sources()
+        # Bring feeds up to date with whatever the store holds (an import, a crash).
+        self.scheduler.add_job(self.feeds_job, id="feeds-on-start", next_run_time=_soon())
         self.scheduler.add_job(
             self.digest_job,
             IntervalTrigger(seconds=self.tick.total_seconds()),

@@ -1,11 +1,43 @@
 #!/usr/bin/env bash
-# The README's first command: set up, then run the main job on the embedded
-# default (SQLite under var/, Maildir outbox under var/outbox, bundled samples).
+# The README's first command: set up, then run the main job on the embedded default:
+# the bundled sample portal on 127.0.0.1:8400 (publishing a new article every 15 s),
+# SQLite under var/, a Maildir outbox under var/outbox/, and feeds served on
+# http://127.0.0.1:8080/. No network, no secrets. Ctrl-C stops it.
+#
+# ZONEWIRE_QUICKSTART_SECONDS=N stops it by itself after N seconds (used by tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 zw=.venv/bin/zonewire
+mkdir -p var
 
-$zw import samples/articles.jsonl
-$zw status
+$zw sample-portal --port 8400 --articles 60 --add-every 15 >var/sample-portal.log 2>&1 &
+portal=$!
+trap 'kill "$portal" 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do
+    grep -q "sample portal:" var/sample-portal.log 2>/dev/null && break
+    sleep 0.2
+done
+if ! kill -0 "$portal" 2>/dev/null; then
+    cat var/sample-portal.log >&2
+    exit 1
+fi
+echo "sample portal running at http://127.0.0.1:8400/ (log: var/sample-portal.log)"
+
+$zw check
+echo
+echo "zonewire worker: feeds on http://127.0.0.1:8080/, digests in var/outbox/new/"
+echo "(the first poll of the portal is a backfill: it fills the feeds and emails nobody;"
+echo " each article the portal publishes after that is emailed to news-desk at once)"
+echo
+if [ -n "${ZONEWIRE_QUICKSTART_SECONDS:-}" ]; then
+    status=0
+    timeout -s TERM "$ZONEWIRE_QUICKSTART_SECONDS" "$zw" run || status=$?
+    [ "$status" -eq 124 ] && status=0   # stopped by the timer: a clean SIGTERM stop
+    $zw status
+    exit "$status"
+fi
+exec_status=0
+"$zw" run || exec_status=$?
+exit "$exec_status"

@@ -94,12 +94,18 @@ START = datetime(2023, 1, 2, tzinfo=CHINA_TZ)
 STEP = timedelta(hours=9)
 
 
-def make_text(seed: int, index: int, *, rare: bool = False) -> SampleText:
-    """The article at ``index`` of the portal built with ``seed``."""
+def make_text(
+    seed: int, index: int, *, rare: bool = False, start: datetime = START
+) -> SampleText:
+    """The article at ``index`` of the portal built with ``seed``.
+
+    ``start`` is when article 0 was published; a live demo portal moves it so that
+    its newest article is from today (see ``SamplePortal.start``).
+    """
     rng = random.Random(f"zonewire-sample:{seed}:{index}")
     zone, region, province = ZONES[rng.randrange(len(ZONES))]
     full = next(f for r, f, _, _ in PLACES if r == region)
-    when = START + index * STEP
+    when = start + index * STEP
     if rng.random() < 0.7:
         when = when.replace(hour=0, minute=0)
     else:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -37,7 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feeds.models import ArticleRecord
-from feeds.sample.content import SampleText, make_text
+from feeds.sample.content import START, STEP, SampleText, make_text
 from feeds.sample.pages import (
     ABOUT_PATH,
     DETAIL_PATH,
@@ -142,9 +143,22 @@ class SamplePortal:
     _slow: dict[str, float] = field(default_factory=dict)
     _cache: dict[str, Response] = field(default_factory=dict)
 
+    #: When article 0 was published (fixed by default, so tests get fixed truth).
+    start: datetime = START
+    #: Set by :meth:`live`: articles added later are published at this clock's time.
+    clock: Callable[[], datetime] | None = None
+    _initial: int = 0
+
     def __post_init__(self) -> None:
         count, self.articles = self.articles, 0
+        self._initial = count
         self.add_articles(count)
+
+    @classmethod
+    def live(cls, seed: int, articles: int, clock: Callable[[], datetime]) -> SamplePortal:
+        """A portal for demos: its articles end today and every article added later
+        is published when it is added, recent enough for digests (``notify_max_age``)."""
+        return cls(seed=seed, articles=articles, start=clock() - articles * STEP, clock=clock)
 
     # -- articles and truth ------------------------------------------------------
 
@@ -159,11 +173,14 @@ class SamplePortal:
         return list(reversed(new))
 
     def _make(self, index: int) -> SamplePage:
+        start = self.start
+        if self.clock is not None and index >= self._initial:
+            start = self.clock() - index * STEP  # published now
         charset = _CHARSET_CYCLE[index % len(_CHARSET_CYCLE)]
         return SamplePage(
             id=FIRST_ID + index,
             index=index,
-            text=make_text(self.seed, index, rare=charset == "gb2312-meta"),
+            text=make_text(self.seed, index, rare=charset == "gb2312-meta", start=start),
             variant=VARIANTS[index % len(VARIANTS)],
             charset=charset,
         )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import threading
+from datetime import datetime
 
+from feeds.models import CHINA_TZ
 from feeds.sample import DETAIL_PATTERN, LIST_PATH, SamplePortal, serve_portal
 from notifier.app import App
 from notifier.errors import UsageError
@@ -22,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--add-every", metavar="SECONDS", type=float, default=0.0,
         help="publish one new article every SECONDS (default: never), to watch news arrive",
+    )
+    parser.add_argument(
+        "--fixed-dates", action="store_true",
+        help="date articles from 2023 on, the same every run (default: ending today, and "
+        "articles added later are published when they appear)",
     )
 
 
@@ -42,7 +49,10 @@ def sources_snippet(base_url: str, name: str = "sample") -> str:
 def run(args: argparse.Namespace, app: App) -> int:
     if args.articles < 0:
         raise UsageError("--articles must be 0 or more")
-    portal = SamplePortal(seed=args.seed, articles=args.articles)
+    if args.fixed_dates:
+        portal = SamplePortal(seed=args.seed, articles=args.articles)
+    else:
+        portal = SamplePortal.live(args.seed, args.articles, lambda: datetime.now(CHINA_TZ))
     try:
         server = serve_portal(portal, host=args.host, port=args.port)
     except OSError as exc:
