@@ -101,7 +101,19 @@ def test_feedparser_reads_titles_dates_and_links() -> None:
 
 
 def test_same_input_same_bytes_and_matches_plain_feedgen() -> None:
-    articles = [article(n) for n in range(1, 6)]
+    articles = [article(n) for n in range(1, 6)] + [
+        article(
+            6,
+            title="a&b<c>\"d'\r\ne\tf",
+            source='来源 "引号" & <x>',
+            category='类&别"',
+            url='https://example.org/?a=1&b="2"\t',
+            content=HOSTILE + '\r\n第二行 &amp; "q"',
+            summary="摘要\r\n& <b>",
+        ),
+        article(7, source=None, category=None, content="", summary=None),
+        article(8, content="纯文本\r\n第二段 & \"x\" 'y' >"),
+    ]
     renderer = AtomRenderer(BASE, NAMES)
     once = renderer.render(feed_info(ZONE), articles)
     assert AtomRenderer(BASE, NAMES).render(feed_info(ZONE), articles) == once
