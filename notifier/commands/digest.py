@@ -16,6 +16,7 @@ from notifier.app import App
 from notifier.deliver import DeliveryDeps, send_due
 from notifier.errors import UsageError
 from notifier.ledger import Ledger
+from notifier.lock import WorkerBusy, WorkerLock
 from notifier.models import Subscriptions
 from notifier.plan import Digest, SubscriberState, plan_digests
 from notifier.render import Renderer
@@ -110,8 +111,22 @@ def _preview(args: argparse.Namespace, app: App) -> int:
 
 def _send(args: argparse.Namespace, app: App) -> int:
     subscriptions = _subscriptions(app)
-    report = send_due(DeliveryDeps.from_app(app), subscriptions, datetime.now(UTC),
-                      only=args.subscriber, dry_run=args.dry_run)
+    # A running worker sends due digests itself; sending beside it could send a
+    # pending digest twice, so this takes the same one-worker lock (SPEC §9).
+    lock = WorkerLock(app.store.engine)
+    if not args.dry_run:
+        try:
+            lock.acquire(wait=False)
+        except WorkerBusy:
+            raise WorkerBusy(
+                f"a zonewire worker is running on {lock.where} and sends due digests "
+                "itself; use --dry-run to see what is due, or stop the worker first"
+            ) from None
+    try:
+        report = send_due(DeliveryDeps.from_app(app), subscriptions, datetime.now(UTC),
+                          only=args.subscriber, dry_run=args.dry_run)
+    finally:
+        lock.release()
     if args.dry_run:
         for sid, digest_id, count in report.digests:
             print(f"would send {sid}: {count} articles (digest {digest_id})")

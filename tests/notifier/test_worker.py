@@ -329,3 +329,25 @@ def test_run_serves_feeds_health_and_metrics_then_stops_on_sigterm(tmp_path: Pat
         out, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err
     assert f"serving feeds at http://127.0.0.1:{port}/" in out
+
+
+def test_digest_send_refuses_beside_a_running_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feeds.db import create_engine
+    from notifier.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path, "sqlite:///var/zonewire.db", many_subscribers(1))
+    assert main(["digest", "send"]) == 0  # creates the store
+    engine = create_engine("sqlite:///var/zonewire.db")
+    worker_lock = WorkerLock(engine)
+    worker_lock.acquire(wait=False)
+    try:
+        capsys.readouterr()
+        assert main(["digest", "send"]) == 1
+        assert "a zonewire worker is running" in capsys.readouterr().err
+        assert main(["digest", "send", "--dry-run"]) == 0  # looking is harmless
+    finally:
+        worker_lock.release()
+        engine.dispose()
