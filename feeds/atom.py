@@ -190,6 +190,9 @@ class AtomRenderer:
         self._labels: dict[str, str] = {}
         self._entries: dict[tuple[int, str, datetime], bytes] = {}
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def forget(self) -> None:
         self._entries.clear()
 

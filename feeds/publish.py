@@ -148,11 +148,6 @@ def build_feeds(
     report = BuildReport(out, full)
     with engine.connect() as conn:
         top_seq = int(conn.execute(sa.select(sa.func.max(articles.c.seq))).scalar() or 0)
-        mark = conn.execute(
-            sa.select(sa.type_coerce(sa.func.max(articles.c.updated), UTCDateTime)).where(
-                articles.c.updated != articles.c.published
-            )
-        ).scalar()
         state = {
             row.key: row
             for row in conn.execute(
@@ -161,14 +156,20 @@ def build_feeds(
                     feed_state.c.fingerprint,
                     feed_state.c.entries,
                     feed_state.c.last_published,
+                    feed_state.c.articles,
                 )
             )
         }
         if full:
             plans = _plan_all(conn, entries)
+            mark = conn.execute(
+                sa.select(sa.type_coerce(sa.func.max(articles.c.updated), UTCDateTime)).where(
+                    articles.c.updated != articles.c.published
+                )
+            ).scalar()
         else:
             assert previous is not None
-            plans = _plan_changed(conn, entries, previous, state)
+            plans, mark = _plan_changed(conn, entries, previous, state)
     plans = [p for p in plans if _known(p.key, gazetteer, report)]
     report.looked_at = len(plans)
 
@@ -204,7 +205,8 @@ def build_feeds(
             if write_if_changed(out / path, data):
                 report.written.append(path)
             results[plan.key] = plan
-        renderer.forget()
+        if len(renderer) > BATCH_ARTICLES:
+            renderer.forget()
 
     gone = [p.key for p in plans if p.count == 0 and p.key != ALL_KEY]
     if full:
@@ -223,7 +225,10 @@ def build_feeds(
         ).all()
         report.feeds = sum(1 for row in rows if not row[0].startswith("~"))
         if plans or report.removed or full or not _site_exists(out):
-            for name, data in render_site(rows, gazetteer, base_url).items():
+            # The OPML lists feeds, not counts: same set of feeds, same OPML.
+            same_feeds = {r[0] for r in rows} == set(state) and (out / "feeds.opml").exists()
+            pages = ("index.html",) if same_feeds and not full else ("index.html", "feeds.opml")
+            for name, data in render_site(rows, gazetteer, base_url, pages).items():
                 if write_if_changed(out / name, data):
                     report.written.append(name)
         values = {
@@ -282,48 +287,96 @@ def _all_plan(conn: Connection, limit: int) -> _Plan:
 
 def _plan_changed(
     conn: Connection, limit: int, previous: LastBuild, state: dict[str, Any]
-) -> list[_Plan]:
-    """Only the feeds that hold an article added or re-imported since the last build."""
+) -> tuple[list[_Plan], datetime | None]:
+    """Only the feeds that hold an article added or re-imported since the last build,
+    and the new re-import mark.
+
+    A feed that only gained new articles is merged from its previous entry list and
+    the newcomers (no scan of the region); a feed touched by a re-import is queried
+    afresh, since a changed date may push an entry out and let an older one in.
+    """
     changed = articles.c.seq > previous.last_seq
     reimported = articles.c.updated != articles.c.published
     if previous.updated_mark is not None:
         reimported = sa.and_(reimported, articles.c.updated >= previous.updated_mark)
-    seqs = set(conn.execute(sa.select(articles.c.seq).where(sa.or_(changed, reimported))).scalars())
-    if not seqs:
-        return []
-    keys: set[str] = {ALL_KEY}
-    for chunk in _chunks(sorted(seqs)):
-        keys.update(
-            conn.execute(
-                sa.select(article_regions.c.region_key)
-                .where(article_regions.c.article_seq.in_(chunk))
-                .distinct()
-            ).scalars()
-        )
+    cols = (articles.c.seq, articles.c.published, articles.c.content_hash, articles.c.updated)
+    found = {
+        row.seq: row for row in conn.execute(sa.select(*cols).where(sa.or_(changed, reimported)))
+    }
+    mark = previous.updated_mark
+    for row in found.values():
+        if row.updated != row.published and (mark is None or row.updated > mark):
+            mark = row.updated
+    if not found:
+        return [], mark
+    members: dict[str, list[int]] = {ALL_KEY: list(found)}
+    for chunk in _chunks(sorted(found)):
+        for seq, key in conn.execute(
+            sa.select(article_regions.c.article_seq, article_regions.c.region_key).where(
+                article_regions.c.article_seq.in_(chunk)
+            )
+        ):
+            members.setdefault(key, []).append(seq)
     # A re-imported article may have moved region: the feeds that listed it before.
     for key, row in state.items():
-        if key not in keys and row.entries and not seqs.isdisjoint(_seqs(row.entries)):
-            keys.add(key)
+        if key not in members and row.entries and not found.keys().isdisjoint(_seqs(row.entries)):
+            members[key] = []
+    merge = {
+        key
+        for key, seqs in members.items()
+        if seqs and key in state and all(s > previous.last_seq for s in seqs)
+    }
+    old_seqs = sorted({s for key in merge for s in _seqs(state[key].entries)})
+    old_rows: dict[int, Any] = {}
+    for chunk in _chunks(old_seqs):
+        old_rows.update(
+            (row.seq, row)
+            for row in conn.execute(sa.select(*cols).where(articles.c.seq.in_(chunk)))
+        )
     plans = []
-    for key in sorted(keys):
-        if key == ALL_KEY:
-            rows_q = sa.select(articles.c.seq, articles.c.content_hash, articles.c.updated)
-            count_q = sa.select(sa.func.count()).select_from(articles)
+    for key in sorted(members):
+        if key in merge:
+            pool = [old_rows[s] for s in _seq_list(state[key].entries) if s in old_rows]
+            pool += [found[s] for s in members[key]]
+            pool.sort(key=lambda r: (r.published, r.seq), reverse=True)
+            rows = pool[:limit]
+            count = int(state[key].articles) + len(members[key])
         else:
-            rows_q = (
-                sa.select(articles.c.seq, articles.c.content_hash, articles.c.updated)
-                .join(article_regions, article_regions.c.article_seq == articles.c.seq)
-                .where(article_regions.c.region_key == key)
+            rows, count = _query_feed(conn, key, limit)
+        plans.append(
+            _Plan(
+                key,
+                [r.seq for r in rows],
+                count,
+                _fingerprint((r.seq, r.content_hash, r.updated) for r in rows),
             )
-            count_q = (
-                sa.select(sa.func.count())
-                .select_from(article_regions)
-                .where(article_regions.c.region_key == key)
-            )
-        rows = conn.execute(rows_q.order_by(*_ordered()).limit(limit)).all()
-        count = int(conn.execute(count_q).scalar() or 0)
-        plans.append(_Plan(key, [r[0] for r in rows], count, _fingerprint(rows)))
-    return plans
+        )
+    return plans, mark
+
+
+def _query_feed(conn: Connection, key: str, limit: int) -> tuple[list[Any], int]:
+    """A feed's newest ``limit`` rows and its article count, straight from the store."""
+    cols = (articles.c.seq, articles.c.published, articles.c.content_hash, articles.c.updated)
+    if key == ALL_KEY:
+        rows_q = sa.select(*cols)
+        count_q = sa.select(sa.func.count()).select_from(articles)
+    else:
+        rows_q = (
+            sa.select(*cols)
+            .join(article_regions, article_regions.c.article_seq == articles.c.seq)
+            .where(article_regions.c.region_key == key)
+        )
+        count_q = (
+            sa.select(sa.func.count())
+            .select_from(article_regions)
+            .where(article_regions.c.region_key == key)
+        )
+    rows = list(conn.execute(rows_q.order_by(*_ordered()).limit(limit)).all())
+    return rows, int(conn.execute(count_q).scalar() or 0)
+
+
+def _seq_list(text: str) -> list[int]:
+    return [int(s) for s in text.split(",") if s]
 
 
 def _fingerprint(rows: Iterable[Sequence[Any]]) -> str:
@@ -568,7 +621,10 @@ def site_tree(
 
 
 def render_site(
-    rows: Iterable[Sequence[Any]], gazetteer: Gazetteer, base_url: str
+    rows: Iterable[Sequence[Any]],
+    gazetteer: Gazetteer,
+    base_url: str,
+    pages: Sequence[str] = ("index.html", "feeds.opml"),
 ) -> dict[str, bytes]:
     """``index.html`` and ``feeds.opml`` from the feed state rows (key, count, last)."""
     everything, roots = site_tree(rows, gazetteer)
@@ -580,9 +636,9 @@ def render_site(
     groups = [(root, list(_descendants(root.children, 1))) for root in roots]
     env = _environment()
     context = {"all": everything, "groups": groups, "latest": latest, "base_url": base_url}
-    index = env.get_template("index.html.j2").render(**context)
-    opml = env.get_template("feeds.opml.j2").render(**context)
-    return {"index.html": index.encode("utf-8"), "feeds.opml": opml.encode("utf-8")}
+    return {
+        name: env.get_template(f"{name}.j2").render(**context).encode("utf-8") for name in pages
+    }
 
 
 def _descendants(nodes: list[SiteNode], depth: int) -> Iterator[tuple[int, SiteNode]]:
