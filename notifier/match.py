@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import ahocorasick
 
@@ -105,30 +106,39 @@ def matches(subscriber: Subscriber, article: Article) -> bool:
     return Rule.of(subscriber).wants(article)
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """What the index keeps of a subscriber beyond its region keys."""
-
-    id: str
-    exclude: frozenset[int]
-    categories: frozenset[str]
-
-
 class MatchIndex:
     """Region key (and include word) -> subscribers, with one keyword automaton.
 
     Build it once per subscriptions version; :meth:`match` is then pure and cheap.
+    Every step is a dictionary hit or a set operation over the subscribers found,
+    never a loop over all subscribers: an article's candidates are the subscribers
+    of its region keys (those with ``include`` words only under the words the
+    article contains), minus those whose ``exclude`` words it contains, minus those
+    whose ``categories`` lack its category.
     """
 
     def __init__(self, subscribers: Iterable[Subscriber]) -> None:
-        self._entries: list[_Entry] = []
+        self._ids: list[str] = []
         self._words: dict[str, int] = {}
-        # region key -> subscribers without include words, split by whether they
-        # need a second look (exclude words or categories) after the lookup
+        # per subscriber: region keys, include / exclude word numbers, categories
+        self._keys: list[tuple[str, ...]] = []
+        self._include: list[frozenset[int]] = []
+        self._exclude: list[frozenset[int]] = []
+        self._categories: list[frozenset[str]] = []
+        #: region key -> subscribers following only it, with no filters (most of them)
+        self._simple: dict[str, list[int]] = {}
+        #: region key -> every other subscriber following it
+        self._following: dict[str, list[int]] = {}
+        #: region key -> subscribers without include words
         self._plain: dict[str, list[int]] = {}
-        self._plain_checked: dict[str, list[int]] = {}
-        # include word -> region key -> subscribers
+        #: include word -> region key -> subscribers
         self._by_word: dict[int, dict[str, list[int]]] = {}
+        #: exclude word -> subscribers that exclude it
+        self._excluded_by: dict[int, set[int]] = {}
+        #: category -> subscribers that list it; and every subscriber that lists any
+        self._by_category: dict[str, set[int]] = {}
+        self._with_categories: set[int] = set()
+        self._lacking: dict[str, frozenset[int]] = {}
         for subscriber in subscribers:
             self._add(subscriber)
         self._automaton: ahocorasick.Automaton | None = None
@@ -143,28 +153,49 @@ class MatchIndex:
         return self._words.setdefault(word, len(self._words))
 
     def _add(self, subscriber: Subscriber) -> None:
-        index = len(self._entries)
+        index = len(self._ids)
+        self._ids.append(subscriber.id)
         include = [self._word(w) for w in sorted(_words(subscriber.keywords.include))]
-        exclude = frozenset(self._word(w) for w in _words(subscriber.keywords.exclude))
-        entry = _Entry(subscriber.id, exclude, _words(subscriber.categories))
-        self._entries.append(entry)
-        checked = bool(entry.exclude or entry.categories)
+        exclude = [self._word(w) for w in sorted(_words(subscriber.keywords.exclude))]
+        for number in exclude:
+            self._excluded_by.setdefault(number, set()).add(index)
+        categories = _words(subscriber.categories)
+        keys = tuple(dict.fromkeys(subscriber.regions))
+        self._keys.append(keys)
+        self._include.append(frozenset(include))
+        self._exclude.append(frozenset(exclude))
+        self._categories.append(categories)
+        if len(keys) == 1 and not include and not exclude and not categories:
+            self._simple.setdefault(keys[0], []).append(index)
+        else:
+            for key in keys:
+                self._following.setdefault(key, []).append(index)
+        for category in categories:
+            self._by_category.setdefault(category, set()).add(index)
+        if categories:
+            self._with_categories.add(index)
         for key in dict.fromkeys(subscriber.regions):
             if include:
                 for word in include:
                     self._by_word.setdefault(word, {}).setdefault(key, []).append(index)
-            elif checked:
-                self._plain_checked.setdefault(key, []).append(index)
             else:
                 self._plain.setdefault(key, []).append(index)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._ids)
 
     def _found(self, text: str) -> set[int]:
         if self._automaton is None:
             return set()
         return {number for _, number in self._automaton.iter(text)}
+
+    def _lacking_category(self, category: str) -> frozenset[int]:
+        """Subscribers that list categories, but not this one (cached per category)."""
+        found = self._lacking.get(category)
+        if found is None:
+            found = frozenset(self._with_categories - self._by_category.get(category, set()))
+            self._lacking[category] = found
+        return found
 
     def _indexes(self, article: Article) -> set[int]:
         keys = article.region_keys
@@ -174,54 +205,107 @@ class MatchIndex:
             found = plain.get(key)
             if found:
                 hits.update(found)
-        checked: set[int] = set()
-        for key in keys:
-            found = self._plain_checked.get(key)
-            if found:
-                checked.update(found)
-        words: set[int] | None = None
-        if self._by_word:
+        if self._automaton is not None:
             words = self._found(article_text(article))
+            by_word = self._by_word
             for word in words:
-                by_key = self._by_word.get(word)
+                by_key = by_word.get(word)
                 if by_key:
                     for key in keys:
                         found = by_key.get(key)
                         if found:
-                            checked.update(found)
-        if checked:
-            category = fold(article.category or "").strip()
-            entries = self._entries
-            for index in checked:
-                entry = entries[index]
-                if entry.categories and category not in entry.categories:
-                    continue
-                if entry.exclude:
-                    if words is None:
-                        words = self._found(article_text(article))
-                    if not entry.exclude.isdisjoint(words):
-                        continue
-                hits.add(index)
+                            hits.update(found)
+            if hits:
+                excluded_by = self._excluded_by
+                for word in words:
+                    excluded = excluded_by.get(word)
+                    if excluded:
+                        hits -= hits & excluded  # & walks the smaller set
+        if hits and self._with_categories:
+            hits -= hits & self._lacking_category(fold(article.category or "").strip())
         return hits
 
     def subscribers_for(self, article: Article) -> list[str]:
         """Ids of the subscribers that want ``article``, in subscriptions order."""
-        return [self._entries[i].id for i in sorted(self._indexes(article))]
+        ids = self._ids
+        return [ids[i] for i in sorted(self._indexes(article))]
 
     def match(self, articles: Sequence[Article]) -> dict[str, list[Article]]:
         """Subscriber id -> the given articles it wants, in the order given.
 
-        Subscribers that want none of them are absent.
+        Subscribers that want none of them are absent; the order of the keys is not
+        the subscriptions' order. The batch is indexed first (region key, word and
+        category -> article positions); subscribers of one region without filters
+        share one list per region, and every other subscriber that follows a region
+        of the batch takes its articles with a few set operations, so no Python code
+        runs per (subscriber, article) pair.
         """
-        by_index: dict[int, list[Article]] = {}
-        for article in articles:
-            for index in self._indexes(article):
-                found = by_index.get(index)
+        at_key: dict[str, list[int]] = {}
+        with_word: dict[int, set[int]] = {}  # word number -> positions of articles with it
+        in_category: dict[str, set[int]] = {}
+        automaton = self._automaton
+        for position, article in enumerate(articles):
+            for key in article.region_keys:
+                found = at_key.get(key)
                 if found is None:
-                    by_index[index] = [article]
-                else:
-                    found.append(article)
-        return {self._entries[i].id: by_index[i] for i in sorted(by_index)}
+                    at_key[key] = [position]
+                elif found[-1] != position:
+                    found.append(position)
+            if automaton is not None:
+                for number in self._found(article_text(article)):
+                    with_word.setdefault(number, set()).add(position)
+            if self._with_categories:
+                category = fold(article.category or "").strip()
+                in_category.setdefault(category, set()).add(position)
+        candidates: set[int] = set()
+        for key in at_key:
+            following = self._following.get(key)
+            if following:
+                candidates.update(following)
+        result: dict[str, list[Article]] = {}
+        ids = self._ids
+        for key, found in at_key.items():
+            simple = self._simple.get(key)
+            if simple:
+                # one region, no filters: the same articles for all of them
+                shared = [articles[i] for i in found]
+                copies = map(list, repeat(shared, len(simple)))
+                result.update(zip(map(ids.__getitem__, simple), copies, strict=True))
+        key_sets: dict[str, frozenset[int]] = {k: frozenset(v) for k, v in at_key.items()}
+        word_sets: dict[frozenset[int], frozenset[int]] = {}
+        category_sets: dict[frozenset[str], frozenset[int]] = {}
+        keys_of = self._keys
+        include_of, exclude_of, categories_of = self._include, self._exclude, self._categories
+        empty: frozenset[int] = frozenset()
+        for index in sorted(candidates):
+            keys = keys_of[index]
+            include, exclude, categories = (
+                include_of[index], exclude_of[index], categories_of[index])
+            if len(keys) == 1:
+                positions = key_sets.get(keys[0], empty)
+            else:
+                positions = empty.union(*(key_sets.get(k, empty) for k in keys))
+            if include:
+                words = word_sets.get(include)
+                if words is None:
+                    words = word_sets[include] = empty.union(
+                        *(with_word.get(w, empty) for w in include))
+                positions = positions & words
+            if exclude and positions:
+                words = word_sets.get(exclude)
+                if words is None:
+                    words = word_sets[exclude] = empty.union(
+                        *(with_word.get(w, empty) for w in exclude))
+                positions = positions - words
+            if categories and positions:
+                kinds = category_sets.get(categories)
+                if kinds is None:
+                    kinds = category_sets[categories] = empty.union(
+                        *(in_category.get(c, empty) for c in categories))
+                positions = positions & kinds
+            if positions:
+                result[ids[index]] = [articles[i] for i in sorted(positions)]
+        return result
 
 
 def match_naive(
