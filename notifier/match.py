@@ -4,9 +4,14 @@ A subscriber follows region keys; following a region follows everything under it
 An :class:`~feeds.models.Article` already carries ``region_keys`` (its own region and
 every ancestor), so a subscriber of 浙江省 is found by looking up each of the
 article's keys. Keywords are found with one Aho-Corasick pass (pyahocorasick) over
-the article's text, whatever the number of subscribers, and subscribers with
-``include`` words are filed under (region, word), so the cost of an article grows
-with the subscribers it matches, not with all subscribers.
+the article's text, whatever the number of subscribers or words.
+
+Two ways in, both with a cost that grows with the matches, not with subscribers x
+articles: :meth:`MatchIndex.subscribers_for` (one article: region key and
+(region, include word) lookups, then set differences for exclude words and
+categories) and :meth:`MatchIndex.match` (a batch: the batch itself is indexed by
+region, word and category, and each subscriber following a region of the batch
+takes its articles with set operations).
 
 :func:`matches` is the plain rule, one subscriber and one article at a time; the
 index must give exactly its answers (tests check this with hypothesis).
