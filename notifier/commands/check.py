@@ -1,8 +1,9 @@
 """`zonewire check`: validate the configuration and the subscriptions.
 
-Exit 0 with a one-line summary (warnings on stderr), or exit 1 with every problem
-of the subscriptions file, one ``file:line:col: message`` per line. Problems in
-``zonewire.yaml`` itself are reported by the CLI before this runs, also all at once.
+Exit 0 with a one-line summary (warnings on stderr), or exit 1 with every problem,
+one ``file:line:col: message`` per line on stderr: the subscriptions file and the
+``region:``/``zone:`` hints of sources. Problems in the shape of ``zonewire.yaml``
+itself are reported by the CLI before this runs, also all at once.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import sys
 from pathlib import Path
 
 from feeds.regions import Gazetteer
+from notifier import yamlpos
 from notifier.app import App
 from notifier.errors import ConfigError
 from notifier.models import Subscriptions
 from notifier.reload import load_subscriptions_for
+from notifier.subscriptions import resolve_region
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +74,49 @@ def status_lines(app: App) -> list[str]:
     return lines
 
 
+def source_regions(app: App, gazetteer: Gazetteer) -> tuple[list[str], list[str]]:
+    """Problems and warnings of the ``region:`` and ``zone:`` hints of sources.
+
+    Loading the config cannot check these (it has no gazetteer); a hint that names
+    no region would leave every article of that source unplaced.
+    """
+    path = app.config_file
+    if path is None or not path.exists() or not app.settings.sources:
+        return [], []
+    doc = yamlpos.load(path)
+    problems: list[str] = []
+    warnings: list[str] = []
+    for i, source in enumerate(app.settings.sources):
+        for field in ("region", "zone"):
+            name = getattr(source, field, None)
+            if not name:
+                continue
+            outcome = resolve_region(name, gazetteer)
+            where = ("sources", i, field)
+            if outcome.problem:
+                problems.append(doc.problem(where, outcome.problem))
+            elif outcome.warning and field == "region":
+                warnings.append(doc.problem(where, outcome.warning))
+    return problems, warnings
+
+
 def run(args: argparse.Namespace, app: App) -> int:
-    # zonewire.yaml was loaded (and fully checked) when the App was built.
+    # zonewire.yaml was loaded (and its shape fully checked) when the App was built.
+    gazetteer = _gazetteer(app)
+    problems, warnings = source_regions(app, gazetteer)
     try:
-        subscriptions = load_subscriptions_for(app.settings, _gazetteer(app))
+        subscriptions = load_subscriptions_for(app.settings, gazetteer)
     except ConfigError as exc:
-        for problem in exc.problems:
+        problems += exc.problems
+        subscriptions = None
+    if problems:
+        for problem in problems:
             print(problem, file=sys.stderr)
-        count = len(exc.problems)
+        count = len(problems)
         print(f"zonewire: {count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
         return 1
-    for warning in subscriptions.warnings:
+    assert subscriptions is not None
+    for warning in [*warnings, *subscriptions.warnings]:
         print(warning, file=sys.stderr)
     if not args.quiet:
         print(f"{app.settings.subscriptions}: ok — {summary(subscriptions)}")

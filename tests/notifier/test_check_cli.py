@@ -147,3 +147,23 @@ def test_status_shows_subscriptions(workdir: Path, capsys: pytest.CaptureFixture
     main(["status"])
     out = capsys.readouterr().out
     assert "subscriptions: config/subscriptions.yaml has 1 problem (run zonewire check)" in out
+
+
+def test_source_region_hints_are_checked(workdir: Path, capsys: pytest.CaptureFixture[str]):
+    (workdir / "config" / "subscriptions.yaml").write_text(
+        GOOD.replace("嘉兴港区", "湖州"), encoding="utf-8")
+    config = workdir / "config" / "zonewire.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - {name: ok, type: feed, url: 'https://example.org/a.xml', region: 嘉兴}\n"
+        "  - name: typo\n"
+        "    type: feed\n"
+        "    url: https://example.org/b.xml\n"
+        "    region: 西城\n",
+        encoding="utf-8",
+    )
+    assert main(["check"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "config/zonewire.yaml:6:13: unknown region '西城' — did you mean 西城区 (北京市)?",
+        "zonewire: 1 problem found",
+    ]
