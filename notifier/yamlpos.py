@@ -104,11 +104,15 @@ class _Builder:
             self.active.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        merged = 0
         if any(k.tag == _MERGE for k, _ in node.value):
-            self.loader.flatten_mapping(node)  # resolves ``<<: *anchor`` merge keys
+            own = sum(1 for k, _ in node.value if k.tag != _MERGE)
+            self.loader.flatten_mapping(node)  # ``<<: *anchor``: merged pairs come first
+            merged = len(node.value) - own
         result: dict[Any, Any] = {}
+        from_merge: set[Any] = set()
         keys = self.doc.keys
-        for key_node, value_node in node.value:
+        for n, (key_node, value_node) in enumerate(node.value):
             if key_node.tag == _STR:
                 key = key_node.value
             else:
@@ -117,13 +121,18 @@ class _Builder:
                 self.doc.problems.append(f"{self.at(key_node)}: a key must be a plain word")
                 continue
             sub = (*path, key if isinstance(key, (str, int)) else str(key))
-            if key in result:
+            if key in result and key not in from_merge:
                 first = _pos(keys[sub])
                 self.doc.problems.append(
                     f"{self.at(key_node)}: duplicate key '{key}' (first written at line "
                     f"{first.line}); remove one of them"
                 )
                 continue
+            # A key written in the mapping itself overrides one merged in (YAML 1.1 merge).
+            if n < merged:
+                from_merge.add(key)
+            else:
+                from_merge.discard(key)
             keys[sub] = key_node.start_mark
             result[key] = self.build(value_node, sub)
         return result

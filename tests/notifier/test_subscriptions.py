@@ -295,3 +295,24 @@ def test_keywords_categories_and_duplicate_regions(tmp_path: Path, gazetteer: Ga
 def test_empty_file_has_no_subscribers(tmp_path: Path, gazetteer: Gazetteer):
     subs = load_subscriptions(write(tmp_path, "# nobody yet\n"), gazetteer, {})
     assert subs.subscribers == ()
+
+
+def test_anchors_and_merge_keys(tmp_path: Path, gazetteer: Gazetteer):
+    path = write(tmp_path, """\
+subscribers:
+  - &base {id: a, email: a@example.com, regions: [嘉兴], schedule: hourly}
+  - <<: *base
+    id: b
+    regions: [湖州]
+  - <<: *base
+    id: c
+    schedule: daily 7:00am
+""")
+    found = problems_of(path, gazetteer)
+    assert [p.replace(str(path), "F") for p in found] == [
+        "F:8:15: bad schedule 'daily 7:00am': '7:00am' is not a time HH:MM (00:00 to 23:59)"]
+    path.write_text(path.read_text("utf-8").replace("7:00am", "07:00"), encoding="utf-8")
+    a, b, c = load_subscriptions(path, gazetteer, {}).subscribers
+    assert (b.email, b.regions, b.schedule.kind) == ("a@example.com", ("330500",),
+                                                     ScheduleKind.HOURLY)
+    assert (c.regions, c.schedule.kind) == (("330400",), ScheduleKind.DAILY)
