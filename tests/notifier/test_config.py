@@ -162,3 +162,14 @@ def test_schema_write_writes_both_files(tmp_path: Path):
     assert sorted(p.name for p in written) == sorted(schema.SCHEMAS)
     for path in written:
         assert json.loads(path.read_text(encoding="utf-8"))["type"] == "object"
+
+
+def test_yaml_oddities_are_problems_not_crashes(tmp_path: Path):
+    found = problems(write(tmp_path, "feeds: &x {output_dir: *x}\n"))
+    assert found[0] == f"{tmp_path / 'zonewire.yaml'}:1:8: recursive alias"
+    found = problems(write(tmp_path, "database: a\n---\ndatabase: b\n"))
+    assert found == [f"{tmp_path / 'zonewire.yaml'}:2:1: not valid YAML: but found another "
+                     "document"]
+    path = tmp_path / "zonewire.yaml"
+    path.write_bytes("database: 数据库\n".encode("gbk"))
+    assert problems(path) == [f"{path}:1:1: not UTF-8 (save the file as UTF-8)"]
