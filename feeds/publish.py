@@ -17,7 +17,9 @@ feed (and still writes only what differs).
 from __future__ import annotations
 
 import hashlib
+import html
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +162,7 @@ def build_feeds(
                 )
             )
         }
+        fresh: set[int] = set()
         if full:
             plans = _plan_all(conn, entries)
             mark = conn.execute(
@@ -169,7 +172,7 @@ def build_feeds(
             ).scalar()
         else:
             assert previous is not None
-            plans, mark = _plan_changed(conn, entries, previous, state)
+            plans, mark, fresh = _plan_changed(conn, entries, previous, state)
     plans = [p for p in plans if _known(p.key, gazetteer, report)]
     report.looked_at = len(plans)
 
@@ -194,6 +197,9 @@ def build_feeds(
             by_seq = _load(conn, {s for p in batch for s in p.seqs}, gazetteer)
         for plan in batch:
             arts = [by_seq[s] for s in plan.seqs if s in by_seq]
+            if not full:
+                # Entries of unchanged articles are reused from the feed on disk.
+                _reuse_entries(renderer, out / feed_path(plan.key), arts, fresh)
             plan.fingerprint = plan.fingerprint or _fingerprint(
                 (a.seq, a.content_hash, a.updated) for a in arts
             )
@@ -287,9 +293,9 @@ def _all_plan(conn: Connection, limit: int) -> _Plan:
 
 def _plan_changed(
     conn: Connection, limit: int, previous: LastBuild, state: dict[str, Any]
-) -> tuple[list[_Plan], datetime | None]:
+) -> tuple[list[_Plan], datetime | None, set[int]]:
     """Only the feeds that hold an article added or re-imported since the last build,
-    and the new re-import mark.
+    the new re-import mark, and the seqs of those articles.
 
     A feed that only gained new articles is merged from its previous entry list and
     the newcomers (no scan of the region); a feed touched by a re-import is queried
@@ -308,7 +314,7 @@ def _plan_changed(
         if row.updated != row.published and (mark is None or row.updated > mark):
             mark = row.updated
     if not found:
-        return [], mark
+        return [], mark, set()
     members: dict[str, list[int]] = {ALL_KEY: list(found)}
     for chunk in _chunks(sorted(found)):
         for seq, key in conn.execute(
@@ -318,9 +324,11 @@ def _plan_changed(
         ):
             members.setdefault(key, []).append(seq)
     # A re-imported article may have moved region: the feeds that listed it before.
-    for key, row in state.items():
-        if key not in members and row.entries and not found.keys().isdisjoint(_seqs(row.entries)):
-            members[key] = []
+    again = {seq for seq in found if seq <= previous.last_seq}
+    if again:
+        for key, row in state.items():
+            if key not in members and row.entries and not again.isdisjoint(_seqs(row.entries)):
+                members[key] = []
     merge = {
         key
         for key, seqs in members.items()
@@ -351,7 +359,7 @@ def _plan_changed(
                 _fingerprint((r.seq, r.content_hash, r.updated) for r in rows),
             )
         )
-    return plans, mark
+    return plans, mark, set(found)
 
 
 def _query_feed(conn: Connection, key: str, limit: int) -> tuple[list[Any], int]:
@@ -373,6 +381,30 @@ def _query_feed(conn: Connection, key: str, limit: int) -> tuple[list[Any], int]
         )
     rows = list(conn.execute(rows_q.order_by(*_ordered()).limit(limit)).all())
     return rows, int(conn.execute(count_q).scalar() or 0)
+
+
+_ENTRY = re.compile(rb"^  <entry>\n    <id>([^<]*)</id>\n.*?^  </entry>\n", re.M | re.S)
+
+
+def _reuse_entries(
+    renderer: AtomRenderer, path: Path, arts: Sequence[Article], fresh: set[int]
+) -> None:
+    """Seed the renderer with entries from the feed's current file, for articles that
+    did not change since it was written (same base URL and settings: an incremental
+    build). Our own output, so entries are found by their fixed indentation."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    old: dict[bytes, bytes] = {}
+    # Text never holds a raw "<", so "</entry>" at line start only closes an entry.
+    for match in _ENTRY.finditer(data):
+        old[match.group(1)] = match.group(0)
+    for article in arts:
+        if article.seq not in fresh:
+            found = old.get(html.escape(article.id, quote=False).encode("utf-8"))
+            if found is not None:
+                renderer.seed(article, found)
 
 
 def _seq_list(text: str) -> list[int]:

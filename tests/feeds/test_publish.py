@@ -133,6 +133,8 @@ def test_reimported_article_moves_updated_keeps_id_and_touches_only_its_feeds(
     assert "十二亿元" in (entry.findtext(f"{ATOM}content") or "")
     assert root.findtext(f"{ATOM}updated") == later.isoformat()
     assert_valid((tmp_path / "public" / "feeds" / f"{zone.key}.atom").read_bytes())
+    forced = build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50, all=True)
+    assert forced.written == []
 
 
 def test_new_article_reaches_new_and_parent_feeds(
@@ -165,6 +167,9 @@ def test_new_article_reaches_new_and_parent_feeds(
     new = filled.get(record(9, "苏州工业园区", "苏州").url)
     assert new is not None and entry_ids(tmp_path / "public" / "feeds" / "all.atom")[0] == new.id
     assert last_build(filled) is not None
+    # Incremental output (entries reused from disk) equals a from-scratch render.
+    forced = build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50, all=True)
+    assert forced.written == []
 
 
 def test_hostile_articles_through_the_store_give_valid_safe_feeds(
