@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -44,6 +44,7 @@ RENDER_VERSION = "1"
 #: Articles held in memory at once while rendering (a batch of neighbouring feeds).
 BATCH_ARTICLES = 4000
 _IN_CHUNK = 500
+_T = TypeVar("_T")
 
 feed_state = sa.Table(
     "feed_state",
@@ -156,7 +157,6 @@ def build_feeds(
                 sa.select(
                     feed_state.c.key,
                     feed_state.c.fingerprint,
-                    feed_state.c.entries,
                     feed_state.c.last_published,
                     feed_state.c.articles,
                 )
@@ -326,15 +326,23 @@ def _plan_changed(
     # A re-imported article may have moved region: the feeds that listed it before.
     again = {seq for seq in found if seq <= previous.last_seq}
     if again:
-        for key, row in state.items():
-            if key not in members and row.entries and not again.isdisjoint(_seqs(row.entries)):
+        for key, text in conn.execute(sa.select(feed_state.c.key, feed_state.c.entries)):
+            if key not in members and text and not again.isdisjoint(_seqs(text)):
                 members[key] = []
     merge = {
         key
         for key, seqs in members.items()
         if seqs and key in state and all(s > previous.last_seq for s in seqs)
     }
-    old_seqs = sorted({s for key in merge for s in _seqs(state[key].entries)})
+    listed: dict[str, list[int]] = {}
+    for chunk_keys in _chunks(sorted(merge)):
+        for key, text in conn.execute(
+            sa.select(feed_state.c.key, feed_state.c.entries).where(
+                feed_state.c.key.in_(chunk_keys)
+            )
+        ):
+            listed[key] = _seq_list(text)
+    old_seqs = sorted({s for seqs in listed.values() for s in seqs})
     old_rows: dict[int, Any] = {}
     for chunk in _chunks(old_seqs):
         old_rows.update(
@@ -344,7 +352,7 @@ def _plan_changed(
     plans = []
     for key in sorted(members):
         if key in merge:
-            pool = [old_rows[s] for s in _seq_list(state[key].entries) if s in old_rows]
+            pool = [old_rows[s] for s in listed.get(key, ()) if s in old_rows]
             pool += [found[s] for s in members[key]]
             pool.sort(key=lambda r: (r.published, r.seq), reverse=True)
             rows = pool[:limit]
@@ -422,7 +430,7 @@ def _seqs(text: str) -> set[int]:
     return {int(s) for s in text.split(",") if s}
 
 
-def _chunks(items: Sequence[int], size: int = _IN_CHUNK) -> Iterator[Sequence[int]]:
+def _chunks(items: Sequence[_T], size: int = _IN_CHUNK) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -633,7 +641,8 @@ def site_tree(
         if region is None:
             continue
         regions[key] = region
-        nodes[key] = SiteNode(key, region.name, region.level.value, count, day, feed_path(key))
+        name = xml_safe(region.name)
+        nodes[key] = SiteNode(key, name, region.level.value, count, day, feed_path(key))
     roots: list[SiteNode] = []
     for key, node in nodes.items():
         parent = regions[key].parent_key
