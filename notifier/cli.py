@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from feeds.errors import FeedsError
 from notifier import __version__
 from notifier.app import App
-from notifier.errors import NotifierError
+from notifier.config import config_path
+from notifier.errors import ConfigError, NotifierError
 
 #: name -> (module under notifier.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -74,7 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     module, _ = COMMANDS[args.command]
     app: App | None = None
     try:
-        app = App.from_config(args.config)
+        try:
+            app = App.from_config(args.config)
+        except ConfigError as exc:
+            if args.command != "check":
+                raise
+            from notifier.commands.check import run_with_broken_config
+
+            return run_with_broken_config(config_path(args.config), exc)
         return int(_load(module).run(args, app))
     except (FeedsError, NotifierError) as exc:
         print(f"zonewire: {exc}", file=sys.stderr)

@@ -100,6 +100,32 @@ def source_regions(app: App, gazetteer: Gazetteer) -> tuple[list[str], list[str]
     return problems, warnings
 
 
+def run_with_broken_config(config_file: Path, error: ConfigError) -> int:
+    """The service file has problems: report them, and still check the subscriptions
+    file it names (or the default one), so one run shows every problem of both."""
+    from notifier.config import Settings
+    from notifier.subscriptions import load_subscriptions
+
+    problems = list(error.problems)
+    path = Settings().subscriptions
+    try:
+        raw = yamlpos.load(config_file).data
+        if isinstance(raw, dict) and isinstance(raw.get("subscriptions"), str):
+            path = Path(raw["subscriptions"])
+    except ConfigError:
+        pass
+    if path.exists():
+        try:
+            load_subscriptions(path, Gazetteer.default())
+        except ConfigError as exc:
+            problems += exc.problems
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    count = len(problems)
+    print(f"zonewire: {count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+    return 1
+
+
 def run(args: argparse.Namespace, app: App) -> int:
     # zonewire.yaml was loaded (and its shape fully checked) when the App was built.
     gazetteer = _gazetteer(app)

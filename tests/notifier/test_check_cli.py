@@ -84,10 +84,10 @@ def test_problems_in_zonewire_yaml(workdir: Path, capsys: pytest.CaptureFixture[
     assert main(["check", "-c", str(config)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        f"zonewire: {config}: 2 problems",
         f"{config}:2:9: unknown key 'prot' — did you mean port? (valid keys: host, port)",
         f"{config}:3:18: 'entries': input should be a valid integer, unable to parse string "
         "as an integer",
+        "zonewire: 2 problems found",
     ]
 
 
@@ -167,3 +167,19 @@ def test_source_region_hints_are_checked(workdir: Path, capsys: pytest.CaptureFi
         "config/zonewire.yaml:6:13: unknown region '西城' — did you mean 西城区 (北京市)?",
         "zonewire: 1 problem found",
     ]
+
+
+def test_problems_in_both_files_are_reported_in_one_run(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "config" / "zonewire.yaml").write_text(
+        "database: sqlite:///var/zonewire.db\nnotify_max_age: a week\n", encoding="utf-8"
+    )
+    (workdir / "config" / "subscriptions.yaml").write_text(
+        GOOD.replace("西城区", "西城"), encoding="utf-8"
+    )
+    assert main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "config/zonewire.yaml:2:17:" in err
+    assert "config/subscriptions.yaml:4:15: unknown region '西城'" in err
+    assert err.strip().endswith("zonewire: 2 problems found")
