@@ -69,6 +69,19 @@ def place(record: ArticleRecord, gazetteer: Gazetteer, hint: str | None = None) 
     return Placement((), problem or "(no region)", None)
 
 
+_TEXT_FIELDS = ("title", "source", "zone", "region", "category", "content", "summary")
+
+
+def _without_nul(record: ArticleRecord) -> ArticleRecord:
+    """PostgreSQL refuses NUL in text, and no reader wants one: drop it everywhere."""
+    dirty = {
+        name: value.replace("\x00", "")
+        for name in _TEXT_FIELDS
+        if (value := getattr(record, name)) and "\x00" in value
+    }
+    return replace(record, **dirty) if dirty else record
+
+
 def load_zones(gazetteer: Gazetteer, store: ArticleStore) -> Gazetteer:
     """Teach ``gazetteer`` every zone the store has learned so far."""
     for zone in store.zones():
@@ -117,6 +130,7 @@ class Ingestor:
             url = canonical_url(record.url)
             if url != record.url:
                 record = replace(record, url=url)
+            record = _without_nul(record)
             # Most articles share a handful of (region, zone, source) combinations.
             memo_key = (record.region, record.zone, record.source, hint)
             placement = self._placements.get(memo_key)

@@ -162,3 +162,14 @@ def test_region_counts_and_streaming(
     assert counts["110102"] == 25 and counts["110000"] == 25
     assert len(list(store.iter_articles(chunk=7))) == 25
     assert len(list(store.iter_articles(region_key="110102", chunk=4))) == 25
+
+
+def test_nul_characters_are_dropped_on_every_backend(
+    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+) -> None:
+    Ingestor(store, gazetteer).add(
+        [record(1, title="园区\x00新闻", content="<p>正\x00文</p>", source="区\x00政府")], now=now
+    )
+    stored = store.get(record(1).url)
+    assert stored is not None
+    assert (stored.title, stored.content, stored.source) == ("园区新闻", "<p>正文</p>", "区政府")
