@@ -35,7 +35,7 @@ from feeds.atom import ALL_KEY, AtomRenderer, feed_info, feed_path
 from feeds.db import UTCDateTime, article_regions, articles, metadata
 from feeds.models import CHINA_TZ, Article, Region, RegionLevel
 from feeds.regions import Gazetteer
-from feeds.store import ArticleStore
+from feeds.store import ArticleStore, row_to_article
 from feeds.text import xml_safe
 
 #: Bumped whenever rendering changes in a way the fingerprints cannot see, so the
@@ -479,25 +479,7 @@ def _load(conn: Connection, seqs: set[int], gazetteer: Gazetteer) -> dict[int, A
             keys = lineages.get(leaf)
             if keys is None:
                 keys = lineages[leaf] = gazetteer.ancestor_keys(leaf) if leaf in gazetteer else ()
-            found[row.seq] = Article(
-                id=row.entry_id,
-                seq=row.seq,
-                url=row.url,
-                title=row.title,
-                published=row.published,
-                updated=row.updated,
-                ingested_at=row.ingested_at,
-                source=row.source,
-                zone=row.zone,
-                region=row.region,
-                category=row.category,
-                content=row.content,
-                summary=row.summary,
-                content_hash=row.content_hash,
-                region_keys=keys,
-                backfill=bool(row.backfill),
-                source_name=row.source_name,
-            )
+            found[row.seq] = row_to_article(row, keys)
     return found
 
 

@@ -420,11 +420,18 @@ def _insert_links(conn: Connection, links: list[tuple[int, str]]) -> None:
     )
 
 
+def _ordered_keys(leaf: str | None, region_keys: list[str]) -> tuple[str, ...]:
+    """The leaf first, then the regions above it (adcodes sort province-last)."""
+    rest = sorted((k for k in region_keys if k != leaf), reverse=True)
+    return tuple(([leaf] if leaf in region_keys else []) + rest)
+
+
 def _to_article(row: Any, region_keys: list[str]) -> Article:
-    leaf = row.region_key
-    ordered = ([leaf] if leaf in region_keys else []) + sorted(
-        (k for k in region_keys if k != leaf), reverse=True
-    )
+    return row_to_article(row, _ordered_keys(row.region_key, region_keys))
+
+
+def row_to_article(row: Any, region_keys: tuple[str, ...]) -> Article:
+    """An ``articles`` row (any select of all its columns) as an :class:`Article`."""
     return Article(
         id=row.entry_id,
         seq=row.seq,
@@ -440,7 +447,7 @@ def _to_article(row: Any, region_keys: list[str]) -> Article:
         content=row.content,
         summary=row.summary,
         content_hash=row.content_hash,
-        region_keys=tuple(ordered),
+        region_keys=region_keys,
         backfill=bool(row.backfill),
         source_name=row.source_name,
     )
