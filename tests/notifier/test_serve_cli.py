@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from feeds.models import CHINA_TZ
 from notifier.tokens import Signer, load_secret
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_for_http
 
 
 @pytest.mark.slow
@@ -42,14 +41,7 @@ def test_serve_answers_feeds_and_unsubscribe_links(tmp_path: Path) -> None:
                               env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                feed = httpx.get(f"{base}/feeds/110102.atom", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve never answered"
-                time.sleep(0.1)
+        feed = wait_for_http(f"{base}/feeds/110102.atom")
         assert feed.status_code == 200 and "金融街论坛开幕" in feed.text
         assert feed.headers["content-type"] == "application/atom+xml; charset=utf-8"
         # A forged token is refused by the unsubscribe page, not a 404: the route is there.

@@ -31,7 +31,7 @@ from notifier.config import load_settings
 from notifier.lock import WorkerBusy, WorkerLock
 from notifier.reload import ConfigHolder
 from notifier.worker import Worker
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_for_http
 
 
 def write_files(root: Path, database: str, subscribers: str, extra: str = "") -> None:
@@ -311,14 +311,7 @@ def test_run_serves_feeds_health_and_metrics_then_stops_on_sigterm(tmp_path: Pat
     worker = zonewire(tmp_path, "run")
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the worker never served HTTP"
-                time.sleep(0.1)
+        health = wait_for_http(f"{base}/healthz")
         assert health.status_code == 200
         feed = httpx.get(f"{base}/feeds/all.atom")
         assert feed.status_code == 200 and "第1号项目" in feed.text

@@ -8,12 +8,14 @@ import email.policy
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 from standardwebhooks.webhooks import Webhook
 
@@ -114,3 +116,15 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def wait_for_http(url: str, timeout: float = 30.0) -> httpx.Response:
+    """GET ``url`` until a server answers it (a subprocess that is still starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing answered {url} within {timeout:.0f} s") from None
+            time.sleep(0.1)
