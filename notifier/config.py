@@ -82,6 +82,8 @@ class SmtpSettings(_Model):
     username: str | None = None
     password: str | None = None
     timeout: Duration = timedelta(seconds=30)
+    #: A CA bundle to trust for starttls/tls, e.g. an internal mail server's own CA.
+    ca_file: Path | None = None
 
 
 class EmailSettings(_Model):

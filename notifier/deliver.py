@@ -127,6 +127,7 @@ def build_channels(settings: Settings, needed: set[str]) -> dict[str, Channel]:
                 password=smtp.password,
                 timeout=smtp.timeout.total_seconds(),
                 concurrency=delivery.concurrency,
+                ca_file=str(smtp.ca_file) if smtp.ca_file else None,
             )
         else:
             from notifier.channels.maildir import MaildirChannel

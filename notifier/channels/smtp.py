@@ -26,6 +26,7 @@ class SmtpChannel:
         timeout: float = 30,
         concurrency: int = 8,
         validate_certs: bool = True,
+        ca_file: str | None = None,
     ) -> None:
         self._options = dict(
             hostname=host,
@@ -36,6 +37,7 @@ class SmtpChannel:
             use_tls=security == "tls",
             start_tls=security == "starttls",
             validate_certs=validate_certs,
+            cert_bundle=ca_file,
         )
         self.where = f"SMTP {host}:{port}"
         self._idle: asyncio.Queue[aiosmtplib.SMTP | None] = asyncio.Queue()
