@@ -344,3 +344,63 @@ def test_digest_send_refuses_beside_a_running_worker(
     finally:
         worker_lock.release()
         engine.dispose()
+
+
+def test_an_edited_source_interval_reschedules_its_ingest_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notifier.schedule import Service
+
+    monkeypatch.chdir(tmp_path)
+    source = (
+        "sources:\n  - name: portal\n    type: portal\n    base_url: http://127.0.0.1:9\n"
+        '    list_urls: ["/list.html"]\n    interval: {interval}\n'
+    )
+    write_files(
+        tmp_path, "sqlite:///var/zonewire.db", many_subscribers(1), source.format(interval="10m")
+    )
+    app = App(load_settings(Path("config/zonewire.yaml")), Path("config/zonewire.yaml"))
+
+    async def scenario() -> list[float]:
+        service = Service(Worker(app, ConfigHolder(app.config_file, lambda: app.gazetteer)))
+        service.schedule_sources()
+        service.scheduler.start(paused=True)  # wiring only: no job runs here
+        try:
+            seen = [service.scheduler.get_job("ingest:portal").trigger.interval_length]
+            write_files(
+                tmp_path,
+                "sqlite:///var/zonewire.db",
+                many_subscribers(1),
+                source.format(interval="30s"),
+            )
+            await service.reload_job()
+            seen.append(service.scheduler.get_job("ingest:portal").trigger.interval_length)
+            write_files(tmp_path, "sqlite:///var/zonewire.db", many_subscribers(1))
+            await service.reload_job()
+            assert service.scheduler.get_job("ingest:portal") is None  # source removed
+            return seen
+        finally:
+            service.scheduler.shutdown(wait=False)
+
+    try:
+        assert asyncio.run(scenario()) == [600.0, 30.0]
+    finally:
+        app.close()
+
+
+def test_log_json_writes_one_json_object_per_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from notifier.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    write_files(
+        tmp_path,
+        "sqlite:///var/zonewire.db",
+        many_subscribers(1)
+        + "- id: hq\n  email: hq@example.com\n  regions: [南湖微电子产业园区]\n",
+    )
+    assert main(["--log-json", "run", "--once"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    warning = next(r for r in records if r["level"] == "warning")
+    assert "南湖微电子产业园区" in warning["message"] and warning["logger"] == "notifier.reload"
