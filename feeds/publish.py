@@ -16,6 +16,7 @@ feed (and still writes only what differs).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import os
@@ -301,13 +302,16 @@ def _plan_changed(
     the newcomers (no scan of the region); a feed touched by a re-import is queried
     afresh, since a changed date may push an entry out and let an older one in.
     """
-    changed = articles.c.seq > previous.last_seq
-    reimported = articles.c.updated != articles.c.published
+    # Two queries, not one OR: each runs on its own index (the seq range on the
+    # primary key, re-imports on the partial index of migration 0005).
+    reimported: sa.ColumnElement[bool] | sa.TextClause = sa.text("updated <> published")
     if previous.updated_mark is not None:
         reimported = sa.and_(reimported, articles.c.updated >= previous.updated_mark)
     cols = (articles.c.seq, articles.c.published, articles.c.content_hash, articles.c.updated)
     found = {
-        row.seq: row for row in conn.execute(sa.select(*cols).where(sa.or_(changed, reimported)))
+        row.seq: row
+        for condition in (articles.c.seq > previous.last_seq, reimported)
+        for row in conn.execute(sa.select(*cols).where(condition))
     }
     mark = previous.updated_mark
     for row in found.values():
@@ -592,7 +596,9 @@ _LEVEL_NAMES = {
 }
 
 
+@functools.cache
 def _environment() -> Environment:
+    """Built and its templates compiled once per process (a worker builds often)."""
     env = Environment(
         loader=PackageLoader("feeds", "templates"),
         autoescape=select_autoescape(["html", "opml", "j2"], default=True),
