@@ -23,11 +23,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import _root  # noqa: E402, F401  (bench/feeds.py must not shadow the package)
 import httpx
-
-# Run as a script, this folder comes first on sys.path, and bench/feeds.py would
-# shadow the feeds package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 from feeds.charset import decode_page  # noqa: E402
 from feeds.extract import extract_article  # noqa: E402

@@ -27,9 +27,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-# bench/feeds.py would shadow the feeds package when run as bench/deliver.py
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
+import _root  # noqa: E402, F401  (bench/feeds.py must not shadow the package)
 import aiosmtplib  # noqa: E402
 import httpx  # noqa: E402
 

@@ -12,16 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path and bench/feeds.py would
-# shadow the feeds package: put the project root there instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
+import _root  # noqa: E402, F401  (bench/feeds.py must not shadow the package)
 from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
 from feeds.charset import decode_page  # noqa: E402

@@ -12,21 +12,16 @@ file comparison and no database time counted: the floor of "render with feedgen"
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and its name would
-# shadow the ``feeds`` package: put the project root there instead.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
 import argparse
 import random
 import resource
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import _root  # noqa: E402, F401  (bench/feeds.py must not shadow the package)
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 

@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import _root  # noqa: F401  (bench/feeds.py must not shadow the package)
+
 PLACES = [
     ("西城区", "中关村科技园区德胜园"),
     ("嘉兴", "嘉兴港区"),

@@ -27,10 +27,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path; keep bench/feeds.py from
-# shadowing the feeds package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
+import _root  # noqa: E402, F401  (bench/feeds.py must not shadow the package)
 import yaml  # noqa: E402
 
 from feeds.models import CHINA_TZ, Article, Region, RegionLevel  # noqa: E402
