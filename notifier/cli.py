@@ -44,7 +44,21 @@ def _config_option(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: Sequence[str] | None) -> str | None:
+    """The command named on the line, found without loading any command module."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("-c", "--config")
+    pre.add_argument("command", nargs="?")
+    known, _ = pre.parse_known_args(argv)
+    if known.command is None:
+        return ""  # `zonewire --help`: names and help lines only
+    return known.command if known.command in COMMANDS else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, just that command's options are loaded
+    (each command module imports what it needs, so ``zonewire check`` does not pay
+    for the HTTP server or the scheduler)."""
     parser = argparse.ArgumentParser(
         prog="zonewire",
         description="Atom feeds and email/webhook digests of development-zone news.",
@@ -58,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         # -c may come after the command name too; SUPPRESS keeps the top-level value.
         _config_option(cmd, argparse.SUPPRESS)
-        _load(module).add_arguments(cmd)
+        if only is None or only == name:
+            _load(module).add_arguments(cmd)
     return parser
 
 
@@ -67,7 +82,7 @@ def _load(module: str):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     from notifier.logs import setup_logging
 
