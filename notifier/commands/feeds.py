@@ -60,13 +60,13 @@ def run(args: argparse.Namespace, app: App) -> int:
 
 def status_lines(app: App) -> list[str]:
     """`zonewire status` section: how many feeds, and when they were last built."""
-    from feeds.models import CHINA_TZ
     from feeds.publish import last_build
+    from notifier.commands.status import when as show
 
     build = last_build(app.store)
     if build is None:
         return ["feeds: never built (run `zonewire feeds build`)"]
-    when = build.built_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S %z")
+    when = show(build.built_at)
     behind = app.store.max_seq() - build.last_seq
     lines = [
         f"feeds: {build.feeds} in {app.settings.feeds.output_dir}/feeds, last built {when} "

@@ -18,6 +18,7 @@ from feeds.sources.health import check_source
 from feeds.sources.run import IngestReport, ingest_sources
 from feeds.sources.state import SourceStateStore
 from notifier.app import App
+from notifier.commands.status import when as show
 from notifier.errors import UsageError
 from notifier.progress import Progress
 
@@ -90,7 +91,7 @@ def status_lines(app: App) -> list[str]:
         if state is None or state.last_poll_at is None:
             lines.append(f"  {source.name} ({kind}): never polled")
             continue
-        when = state.last_poll_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        when = show(state.last_poll_at)
         lines.append(
             f"  {source.name} ({kind}): last poll {when} {state.last_result}, "
             f"{state.pages_fetched} pages, {state.articles_found} articles, "
