@@ -90,6 +90,30 @@ def load_zones(gazetteer: Gazetteer, store: ArticleStore) -> Gazetteer:
     return gazetteer
 
 
+def place_unresolved(store: ArticleStore, gazetteer: Gazetteer, now: datetime) -> int:
+    """Try again to place every article stored without a region; how many now are.
+
+    Run after the gazetteer learned something (a configured alias, a new zone);
+    cheap when nothing is unresolved.
+    """
+    placed = 0
+    learned: list[Region] = []
+    for article in store.unresolved_articles():
+        record = ArticleRecord(
+            url=article.url, title=article.title, published=article.published,
+            source=article.source, zone=article.zone, region=article.region,
+        )
+        placement = place(record, gazetteer)
+        if placement.new_zone is not None:
+            learned.append(placement.new_zone)
+        if placement.region_keys:
+            store.save_zones(learned, now=now)
+            learned.clear()
+            store.relocate(article.seq, placement.region_keys, None, now=now)
+            placed += 1
+    return placed
+
+
 class Ingestor:
     """Resolves, batches and stores records; one per command or worker cycle.
 

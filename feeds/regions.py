@@ -103,6 +103,7 @@ class Gazetteer:
     def __init__(self, regions: Iterable[Region]) -> None:
         self._by_key: dict[str, Region] = {}
         self._by_name: dict[str, list[str]] = {}
+        self._aliases_set: dict[str, str] = {}
         self._children: dict[str | None, list[str]] = {}
         for region in regions:
             self._add(region)
@@ -141,6 +142,16 @@ class Gazetteer:
         )
         self._add(zone)
         return zone
+
+    def add_alias(self, name: str, key: str) -> None:
+        """Make ``name`` mean the region ``key`` outright, before any other reading.
+
+        This is the operator's override (``region_aliases`` in the configuration):
+        for a name the portal writes that is ambiguous (朝阳区) or unknown.
+        """
+        if key not in self._by_key:
+            raise KeyError(key)
+        self._aliases_set[name.strip()] = key
 
     # -- lookups --------------------------------------------------------------
 
@@ -215,6 +226,8 @@ class Gazetteer:
         text = name.strip()
         if text in self._by_key:
             return self._by_key[text]
+        if text in self._aliases_set:
+            return self._by_key[self._aliases_set[text]]
         if text.isdigit() and len(text) in (2, 4, 6):
             padded = pad_adcode(text)
             if padded in self._by_key:
@@ -293,6 +306,25 @@ class Gazetteer:
         # Prefer the shortest names: 西城 should suggest 西城区 before 西城街道办.
         regions.sort(key=lambda r: (not r.name.startswith(text), len(r.name), r.key))
         return tuple(regions[:limit])
+
+
+def apply_aliases(gazetteer: Gazetteer, aliases: dict[str, str]) -> list[str]:
+    """Teach ``gazetteer`` the operator's aliases; the ones it cannot use, explained."""
+    problems = []
+    for name, target in aliases.items():
+        found = gazetteer.resolve(target)
+        if isinstance(found, Region):
+            gazetteer.add_alias(name, found.key)
+        elif isinstance(found, Ambiguous):
+            choices = " or ".join(gazetteer.path(c) for c in found.candidates)
+            problems.append(f"alias {name!r}: {target!r} is ambiguous; write {choices}")
+        else:
+            hint = ", ".join(gazetteer.label(r) for r in found.suggestions)
+            problems.append(
+                f"alias {name!r}: {target!r} is not a known region"
+                + (f" — did you mean {hint}?" if hint else "")
+            )
+    return problems
 
 
 @cache

@@ -107,6 +107,12 @@ class ArticleStore(Protocol):
 
     def zones(self) -> list[Region]: ...
 
+    def unresolved_articles(self) -> list[Article]: ...
+
+    def relocate(
+        self, seq: int, region_keys: tuple[str, ...], unresolved: str | None, *, now: datetime
+    ) -> None: ...
+
     def save_zones(self, new_zones: Sequence[Region], *, now: datetime) -> None: ...
 
 
@@ -323,6 +329,33 @@ class SqlArticleStore:
         )
         with self.engine.connect() as conn:
             return [(name, int(count)) for name, count in conn.execute(query)]
+
+    def unresolved_articles(self) -> list[Article]:
+        """Articles stored without a region (few: the partial index finds them)."""
+        query = sa.select(articles).where(articles.c.unresolved.is_not(None))
+        with self.engine.connect() as conn:
+            return self._articles(conn, conn.execute(query.order_by(articles.c.seq)).all())
+
+    def relocate(
+        self, seq: int, region_keys: tuple[str, ...], unresolved: str | None, *, now: datetime
+    ) -> None:
+        """Give a stored article its regions at last (an alias was configured).
+
+        ``updated`` moves to ``now``: the entry gains categories and feeds, so readers
+        and the incremental feed build see it change. ``seq`` stays: it is not new.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(
+                articles.update()
+                .where(articles.c.seq == seq)
+                .values(
+                    region_key=region_keys[0] if region_keys else None,
+                    unresolved=unresolved,
+                    updated=now,
+                )
+            )
+            conn.execute(article_regions.delete().where(article_regions.c.article_seq == seq))
+            _insert_links(conn, [(seq, key) for key in region_keys])
 
     def zones(self) -> list[Region]:
         with self.engine.connect() as conn:

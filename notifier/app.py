@@ -10,9 +10,10 @@ from functools import cached_property
 from pathlib import Path
 
 from feeds.ingest import load_zones
-from feeds.regions import Gazetteer
+from feeds.regions import Gazetteer, apply_aliases
 from feeds.store import SqlArticleStore
 from notifier.config import Settings, config_path, load_settings
+from notifier.errors import ConfigError
 
 
 @dataclass
@@ -34,8 +35,27 @@ class App:
 
     @cached_property
     def gazetteer(self) -> Gazetteer:
-        """Divisions plus every zone the store has learned."""
-        return load_zones(Gazetteer.default(), self.store)
+        """Divisions plus every zone the store has learned, and the configured aliases."""
+        gazetteer = load_zones(Gazetteer.default(), self.store)
+        problems = apply_aliases(gazetteer, self.settings.region_aliases)
+        if problems:
+            where = self.config_file or "config/zonewire.yaml"
+            raise ConfigError(
+                "\n".join(f"{where}: region_aliases: {p}" for p in problems)
+                + "\n(zonewire check shows where)"
+            )
+        return gazetteer
+
+    def place_unresolved(self) -> int:
+        """Place stored articles that had no region, now that more is known; say so."""
+        from datetime import UTC, datetime
+
+        from feeds.ingest import place_unresolved
+
+        placed = place_unresolved(self.store, self.gazetteer, datetime.now(UTC))
+        if placed:
+            print(f"placed {placed} previously unresolved article{'s' if placed != 1 else ''}")
+        return placed
 
     def close(self) -> None:
         for store in self._closers:

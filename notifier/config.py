@@ -187,6 +187,9 @@ class Settings(_Model):
 
     database: str = "sqlite:///var/zonewire.db"
     subscriptions: Path = Path("config/subscriptions.yaml")
+    #: Names the portals write -> the region they mean (a name, adcode or path such
+    #: as 北京市/朝阳区): the fix for names `zonewire status` lists as unresolved.
+    region_aliases: dict[str, str] = {}
     public_url: str = "http://127.0.0.1:8080/"
     secret_key: str | None = None
     templates_dir: Path | None = None

@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from feeds.ingest import place_unresolved
 from feeds.models import Source
 from feeds.publish import BuildReport, build_feeds
+from feeds.regions import apply_aliases
 from feeds.sources.fetch import Fetcher
 from feeds.sources.run import IngestReport, ingest_source
 from notifier.app import App
@@ -130,6 +132,12 @@ class Worker:
                         reports.append(report)
                         if report.new or report.updated:
                             self.feeds_dirty = True
+                # Zones learned just now, or an alias configured since, may place
+                # articles that were stored without a region.
+                for problem in apply_aliases(self.app.gazetteer, self.settings.region_aliases):
+                    log.warning("region_aliases: %s", problem)
+                if place_unresolved(self.app.store, self.app.gazetteer, self.clock()):
+                    self.feeds_dirty = True
                 return reports
         finally:
             self._leave()

@@ -13,7 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-from feeds.regions import Gazetteer
+from feeds.ingest import load_zones
+from feeds.regions import Gazetteer, apply_aliases
 from notifier import yamlpos
 from notifier.app import App
 from notifier.errors import ConfigError
@@ -38,7 +39,8 @@ def _gazetteer(app: App) -> Gazetteer:
         if not path.exists():
             return Gazetteer.default()
     try:
-        return app.gazetteer
+        # Not app.gazetteer: that one refuses bad region_aliases, which check reports.
+        return load_zones(Gazetteer.default(), app.store)
     except Exception as exc:  # a database that is down must not stop a config check
         print(
             f"zonewire: warning: cannot read learned zones from {url} ({exc.__class__.__name__});"
@@ -74,6 +76,14 @@ def status_lines(app: App) -> list[str]:
     return lines
 
 
+def _alias_problems(gazetteer: Gazetteer, aliases: dict[str, str]) -> list[str]:
+    """One entry per alias, in order: its problem, or "" when it is fine."""
+    return [
+        (apply_aliases(gazetteer, {name: target}) or [""])[0]
+        for name, target in aliases.items()
+    ]
+
+
 def source_regions(app: App, gazetteer: Gazetteer) -> tuple[list[str], list[str]]:
     """Problems and warnings of the ``region:`` and ``zone:`` hints of sources.
 
@@ -81,11 +91,22 @@ def source_regions(app: App, gazetteer: Gazetteer) -> tuple[list[str], list[str]
     no region would leave every article of that source unplaced.
     """
     path = app.config_file
-    if path is None or not path.exists() or not app.settings.sources:
+    if path is None or not path.exists():
+        return [], []
+    if not app.settings.sources and not app.settings.region_aliases:
         return [], []
     doc = yamlpos.load(path)
     problems: list[str] = []
     warnings: list[str] = []
+    aliases = app.settings.region_aliases
+    if aliases:
+        problems += [
+            doc.problem(("region_aliases", name), problem.split(": ", 1)[1])
+            for name, problem in zip(
+                aliases, _alias_problems(gazetteer, aliases), strict=False
+            )
+            if problem
+        ]
     for i, source in enumerate(app.settings.sources):
         for field in ("region", "zone"):
             name = getattr(source, field, None)

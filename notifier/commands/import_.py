@@ -82,4 +82,5 @@ def run(args: argparse.Namespace, app: App) -> int:
         f"{counts.unchanged} unchanged, {len(errors)} rejected"
         + (" (backfill: nobody is notified)" if args.backfill else "")
     )
+    app.place_unresolved()
     return 1 if errors else 0

@@ -73,6 +73,7 @@ def run(args: argparse.Namespace, app: App) -> int:
         now=lambda: datetime.now(UTC), on_progress=on_progress, on_report=on_report,
     )
     progress.done()
+    app.place_unresolved()
     return 1 if any(r.failed for r in reports) else 0
 
 

@@ -61,6 +61,10 @@ def article_lines(app: App) -> list[str]:
             "(stored, but in no regional feed):"
         )
         lines += [f"  {name}: {count}" for name, count in unresolved]
+        lines.append(
+            "  (say what a name means under region_aliases: in the config, e.g. "
+            "朝阳区: 北京市/朝阳区; the next import or ingest places those articles)"
+        )
     else:
         lines.append("unresolved regions: none")
     return lines

@@ -3,7 +3,15 @@ from __future__ import annotations
 import pytest
 
 from feeds.models import RegionLevel
-from feeds.regions import Ambiguous, Gazetteer, Unknown, looks_like_zone, pad_adcode, slugify
+from feeds.regions import (
+    Ambiguous,
+    Gazetteer,
+    Unknown,
+    apply_aliases,
+    looks_like_zone,
+    pad_adcode,
+    slugify,
+)
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +99,13 @@ def test_helpers() -> None:
         and looks_like_zone("苏州工业园")
         and not looks_like_zone("嘉兴")
     )
+
+
+def test_an_alias_settles_a_name_for_good() -> None:
+    gaz = Gazetteer.default()
+    assert apply_aliases(gaz, {"朝阳区": "北京市/朝阳区", "金融街": "西城区"}) == []
+    assert gaz.resolve("朝阳区").key == "110105"  # type: ignore[union-attr]
+    assert gaz.resolve("金融街").key == "110102"  # type: ignore[union-attr]
+    problems = apply_aliases(Gazetteer.default(), {"a": "朝阳区", "b": "西城"})
+    assert problems[0].startswith("alias 'a': '朝阳区' is ambiguous; write 北京市/朝阳区 or")
+    assert problems[1] == "alias 'b': '西城' is not a known region — did you mean 西城区 (北京市)?"

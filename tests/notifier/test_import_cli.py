@@ -129,3 +129,39 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["import"])
     assert exit_info.value.code == 2
+
+
+def test_an_alias_in_the_config_places_articles_stored_unresolved(
+    workdir: Path, capsys: pytest.CaptureFixture[str], database_url: str
+) -> None:
+    (workdir / "a.jsonl").write_text(
+        article(1, region="朝阳区", zone="") + "\n" + article(2, region="朝阳区", zone="") + "\n",
+        encoding="utf-8",
+    )
+    assert main(["import", "a.jsonl"]) == 0
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    assert "朝阳区 (ambiguous): 2" in capsys.readouterr().out
+
+    (workdir / "config" / "zonewire.yaml").write_text(
+        f"database: {database_url}\nregion_aliases:\n  朝阳区: 北京市/朝阳区\n", encoding="utf-8"
+    )
+    (workdir / "b.jsonl").write_text(article(3) + "\n", encoding="utf-8")
+    assert main(["import", "b.jsonl"]) == 0
+    assert "placed 2 previously unresolved articles" in capsys.readouterr().out
+    assert main(["status"]) == 0
+    assert "unresolved regions: none" in capsys.readouterr().out
+    assert main(["feeds", "build"]) == 0
+    chaoyang = (workdir / "public" / "feeds" / "110105.atom").read_text(encoding="utf-8")
+    assert chaoyang.count("<entry>") == 2
+
+
+def test_check_points_at_a_bad_alias(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "config" / "zonewire.yaml").write_text(
+        "database: sqlite:///var/zonewire.db\nregion_aliases:\n  金融街: 西城\n",
+        encoding="utf-8",
+    )
+    assert main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "config/zonewire.yaml:3:" in err
+    assert "'西城' is not a known region — did you mean 西城区 (北京市)?" in err
