@@ -115,6 +115,20 @@ class Digest:
         return (fmt, sub.language, sub.regions, self.article_seqs, self.more)
 
 
+def shortened(digest: Digest, keep: int) -> Digest:
+    """The same digest showing only its ``keep`` newest articles; the rest join
+    "and N more". For channels that cap a message's size (chat robots)."""
+    ordered = sorted(digest.articles, key=lambda a: (a.published, a.seq), reverse=True)
+    kept = {a.seq for a in ordered[: max(keep, 1)]}
+    groups = tuple(
+        RegionGroup(g.key, g.name, tuple(a for a in g.articles if a.seq in kept))
+        for g in digest.groups
+    )
+    groups = tuple(g for g in groups if g.articles)
+    dropped = len(ordered) - len(kept)
+    return replace(digest, groups=groups, more=digest.more + dropped)
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """Digests to record and send, and where every considered cursor moves."""

@@ -26,10 +26,21 @@ import jinja2
 
 from feeds.models import CHINA_TZ, Article, Region
 from notifier.errors import NotifierError
-from notifier.plan import Digest
+from notifier.plan import Digest, shortened
 
 #: Slots in a shared rendering, replaced per recipient. Plain ASCII that survives
 #: HTML and JSON escaping unchanged and cannot occur in article text by accident.
+#: What chat robots accept in one message, measured on its text (the longest string
+#: in the JSON body): WeCom markdown 4,096 bytes, DingTalk about 20,000 bytes, Feishu
+#: 20 KB per request, a Slack section 3,000 characters. A digest over the limit is
+#: sent with fewer articles and "and N more" instead of being refused.
+CHAT_LIMITS: dict[str, tuple[int, str]] = {
+    "wecom": (4096, "bytes"),
+    "dingtalk": (20000, "bytes"),
+    "feishu": (18000, "bytes"),
+    "slack": (3000, "chars"),
+}
+
 SLOT_TOKEN = "zwslot0token0a7c3"
 SLOT_ID = "zwslot0digest0a7c3"
 SLOT_SUBSCRIBER = "zwslot0subscriber0a7c3"
@@ -107,6 +118,21 @@ def plain_summary(article: Article, limit: int = 140) -> str:
 
 def _iso(value: datetime) -> str:
     return value.astimezone(CHINA_TZ).isoformat()
+
+
+def _text_size(body: str, unit: str) -> int:
+    """The size of a chat message's text: the longest string in its JSON body."""
+    longest = ""
+    stack: list[Any] = [json.loads(body)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            longest = node if len(node) > len(longest) else longest
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return len(longest.encode("utf-8")) if unit == "bytes" else len(longest)
 
 
 class Renderer:
@@ -266,19 +292,31 @@ class Renderer:
         key = digest.content_key()
         found = self._webhooks.get(key)
         if found is None:
-            ctx = self.context(digest)
-            articles = [self.article_payload(a) for a in digest.articles]
-            ctx["articles"] = articles
-            ctx["articles_json"] = json.dumps(articles, ensure_ascii=False)
-            name = f"webhook/{fmt}.json.j2"
-            body = self._render(name, ctx)
-            try:
-                json.loads(body)
-            except ValueError as exc:
-                raise NotifierError(f"{name}: does not produce valid JSON: {exc}") from None
+            body = self._webhook_body(fmt, digest)
+            limit = CHAT_LIMITS.get(fmt)
+            shown = len(digest.articles)
+            while limit is not None and shown > 1:
+                size = _text_size(body, limit[1])
+                if size <= limit[0]:
+                    break
+                shown = min(shown - 1, int(shown * limit[0] / size))
+                body = self._webhook_body(fmt, shortened(digest, max(shown, 1)))
             found = RenderedWebhook(fmt, body)
             self._webhooks[key] = found
         return found
+
+    def _webhook_body(self, fmt: str, digest: Digest) -> str:
+        ctx = self.context(digest)
+        articles = [self.article_payload(a) for a in digest.articles]
+        ctx["articles"] = articles
+        ctx["articles_json"] = json.dumps(articles, ensure_ascii=False)
+        name = f"webhook/{fmt}.json.j2"
+        body = self._render(name, ctx)
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise NotifierError(f"{name}: does not produce valid JSON: {exc}") from None
+        return body
 
     @staticmethod
     def personal_webhook(

@@ -124,3 +124,51 @@ def test_cli_send_then_preview_and_status(tmp_path: Path, monkeypatch, capsys) -
     assert main(["digest", "preview", "nobody"]) == 1
     assert main(["status"]) == 0
     assert "deliveries: 1 sent, 0 pending, 0 retrying, 0 failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("fmt", "limit", "unit"), [
+    ("wecom", 4096, "bytes"), ("dingtalk", 20000, "bytes"), ("feishu", 18000, "bytes"),
+    ("slack", 3000, "chars"),
+])
+def test_chat_messages_fit_the_platform_limit_with_and_n_more(
+    fmt: str, limit: int, unit: str
+) -> None:
+    sub = Subscriber(
+        id="desk", schedule=Schedule(ScheduleKind.IMMEDIATE, "immediate"),
+        regions=("110000",), max_articles=200,
+        webhook=WebhookTarget("https://hook.example", fmt),
+    )
+    long_title = "西城区重点产业项目集中签约暨营商环境优化专项行动推进会在金融街召开" * 3
+    arts = [article(n, f"{n}:{long_title}") for n in range(1, 151)]
+    made = build_digest(sub, arts, after_seq=0, upto_seq=150, now=NOW,
+                        region_name=lambda k: GAZ.get(k).name)
+    assert made is not None
+    body = json.loads(renderer().webhook(made).body)
+    strings: list[str] = []
+    stack: list[object] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            strings.append(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    text = max(strings, key=len)
+    assert (len(text.encode()) if unit == "bytes" else len(text)) <= limit
+    shown = text.count(long_title)
+    assert 1 <= shown < 150
+    assert f"另有 {150 - shown} 篇" in text  # the rest are counted, not lost
+
+
+def test_json_webhooks_are_never_shortened() -> None:
+    sub = Subscriber(
+        id="desk", schedule=Schedule(ScheduleKind.IMMEDIATE, "immediate"),
+        regions=("110000",), max_articles=200,
+        webhook=WebhookTarget("https://hook.example", "json"),
+    )
+    arts = [article(n, "长标题" * 100) for n in range(1, 101)]
+    made = build_digest(sub, arts, after_seq=0, upto_seq=100, now=NOW,
+                        region_name=lambda k: GAZ.get(k).name)
+    assert made is not None
+    assert len(json.loads(renderer().webhook(made).body)["articles"]) == 100
