@@ -153,6 +153,9 @@ class Gazetteer:
             raise KeyError(key)
         self._aliases_set[name.strip()] = key
 
+    def clear_aliases(self) -> None:
+        self._aliases_set.clear()
+
     # -- lookups --------------------------------------------------------------
 
     def __contains__(self, key: object) -> bool:
@@ -309,7 +312,10 @@ class Gazetteer:
 
 
 def apply_aliases(gazetteer: Gazetteer, aliases: dict[str, str]) -> list[str]:
-    """Teach ``gazetteer`` the operator's aliases; the ones it cannot use, explained."""
+    """Make ``aliases`` the operator's aliases in force (replacing earlier ones, so an
+    alias removed from a reloaded configuration stops applying); the ones that
+    cannot be used, explained."""
+    gazetteer.clear_aliases()
     problems = []
     for name, target in aliases.items():
         found = gazetteer.resolve(target)

@@ -109,3 +109,10 @@ def test_an_alias_settles_a_name_for_good() -> None:
     problems = apply_aliases(Gazetteer.default(), {"a": "朝阳区", "b": "西城"})
     assert problems[0].startswith("alias 'a': '朝阳区' is ambiguous; write 北京市/朝阳区 or")
     assert problems[1] == "alias 'b': '西城' is not a known region — did you mean 西城区 (北京市)?"
+
+
+def test_applying_aliases_again_replaces_the_earlier_ones() -> None:
+    gaz = Gazetteer.default()
+    apply_aliases(gaz, {"朝阳区": "北京市/朝阳区"})
+    apply_aliases(gaz, {})  # the alias was removed from the configuration
+    assert isinstance(gaz.resolve("朝阳区"), Ambiguous)
