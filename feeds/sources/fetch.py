@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -313,7 +314,9 @@ class Fetcher:
             if status == 304:
                 return self._page(url, response, b"", not_modified=True)
             if status >= 500 or status == 429:
-                raise _Retryable(status, _retry_after(response.headers.get("Retry-After")))
+                raise _Retryable(
+                    status, retry_after(response.headers.get("Retry-After"), time.time()) or 0.0
+                )
             if status >= 400:
                 raise HTTPStatusError(url, status, f"HTTP {status} {response.reason_phrase}")
             declared = response.headers.get("Content-Length")
@@ -357,15 +360,18 @@ class _Retryable(Exception):
         self.wait = wait
 
 
-def _retry_after(value: str | None) -> float:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); 0 if absent."""
+def retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now``: a number or an HTTP date (RFC 9110
+    §10.2.3); ``None`` when absent or unreadable. The webhook channel uses it too."""
     if not value:
-        return 0.0
+        return None
     value = value.strip()
     if value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
-        return 0.0
-    return max(0.0, when.timestamp() - time.time())
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)

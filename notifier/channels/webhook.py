@@ -16,11 +16,10 @@ import hmac
 import json
 import time
 import urllib.parse
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 import httpx
 
+from feeds.sources.fetch import retry_after
 from notifier.channels.base import Envelope, PermanentError, TemporaryError
 
 #: Chat platforms answer 200 with an error code in the body; these mean "slow down".
@@ -63,20 +62,6 @@ def feishu_sign(secret: str, timestamp: int) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
-def retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds: a number or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
 
 
 def prepare(envelope: Envelope, now: float) -> tuple[str, dict[str, str], bytes]:
