@@ -92,18 +92,21 @@ def send(channel: SmtpChannel, to: str = "a@example.com") -> None:
     asyncio.run(go())
 
 
-def test_sends_over_tls_with_auth(secure_server: tuple[str, int, SmtpSink], ca_file: str) -> None:
-    security, port, sink = secure_server
-    channel = SmtpChannel(
+def channel(security: str, port: int, password: str, ca_file: str | None) -> SmtpChannel:
+    return SmtpChannel(
         host="127.0.0.1",
         port=port,
         security=security,
         username="zw",
-        password="s3cret",
+        password=password,
         ca_file=ca_file,
         timeout=10,
     )
-    send(channel)
+
+
+def test_sends_over_tls_with_auth(secure_server: tuple[str, int, SmtpSink], ca_file: str) -> None:
+    security, port, sink = secure_server
+    send(channel(security, port, "s3cret", ca_file))
     (message,) = sink.to("a@example.com")
     assert message["Message-ID"] == "<d1@example.com>"
     assert message["Subject"] == "园区新闻"
@@ -113,25 +116,13 @@ def test_wrong_password_is_permanent(
     secure_server: tuple[str, int, SmtpSink], ca_file: str
 ) -> None:
     security, port, sink = secure_server
-    channel = SmtpChannel(
-        host="127.0.0.1",
-        port=port,
-        security=security,
-        username="zw",
-        password="wrong",
-        ca_file=ca_file,
-        timeout=10,
-    )
     with pytest.raises(PermanentError, match="535"):
-        send(channel)
+        send(channel(security, port, "wrong", ca_file))
     assert sink.messages == []
 
 
 def test_an_untrusted_certificate_is_refused(secure_server: tuple[str, int, SmtpSink]) -> None:
     security, port, sink = secure_server
-    channel = SmtpChannel(
-        host="127.0.0.1", port=port, security=security, username="zw", password="s3cret", timeout=10
-    )  # no ca_file: the system CAs
     with pytest.raises(TemporaryError, match="certificate"):
-        send(channel)
+        send(channel(security, port, "s3cret", None))  # no ca_file: the system CAs only
     assert sink.messages == []
