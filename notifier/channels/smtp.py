@@ -47,7 +47,12 @@ class SmtpChannel:
 
     async def _connect(self) -> aiosmtplib.SMTP:
         client = aiosmtplib.SMTP(**self._options)  # type: ignore[arg-type]
-        await client.connect()
+        try:
+            await client.connect()
+        except BaseException:
+            # A refused certificate or login leaves the socket open otherwise.
+            client.close()
+            raise
         self._open.add(client)
         return client
 
