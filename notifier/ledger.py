@@ -394,6 +394,8 @@ class Ledger:
 
 def status_lines(app: Any) -> list[str]:
     """The ``zonewire status`` section: pending, retrying and failed deliveries."""
+    from notifier.progress import local_time
+
     ledger = Ledger(app.store.engine)
     counts = ledger.counts()
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in (SENT, PENDING, RETRYING, FAILED))
@@ -401,7 +403,7 @@ def status_lines(app: Any) -> list[str]:
     for record in ledger.problems():
         when = ""
         if record.status == RETRYING and record.next_attempt_at is not None:
-            when = f", next attempt {record.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            when = f", next attempt {local_time(record.next_attempt_at)}"
         error = f": {record.last_error}" if record.last_error else ""
         lines.append(
             f"  {record.status} {record.subscriber_id} ({record.channel}, digest {record.id}, "

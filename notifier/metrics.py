@@ -1,18 +1,52 @@
-"""Prometheus counters for the worker, in a registry of their own.
+"""Prometheus metrics, in a registry of their own.
 
-A registry per worker (not the process-global default) keeps tests and several
-workers in one process from colliding.
+Counters (articles ingested, pages failed, feeds written, delivery outcomes) exist
+only in a running worker. Gauges read from the store at scrape time (articles,
+unresolved articles, digests by status) are there for ``zonewire serve`` too, so a
+store can be watched whichever process serves it. A registry per process (not the
+global default) keeps tests and several workers in one process from colliding.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+
+class StoreCollector(Collector):
+    """Gauges computed from the store when Prometheus scrapes."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from notifier.ledger import Ledger
+
+        yield GaugeMetricFamily("zonewire_articles", "Articles in the store",
+                                value=self.store.count())
+        unresolved = sum(count for _, count in self.store.unresolved())
+        yield GaugeMetricFamily("zonewire_articles_unresolved",
+                                "Articles stored without a region", value=unresolved)
+        digests = GaugeMetricFamily("zonewire_digests", "Digests in the ledger, by status",
+                                    labels=["status"])
+        for status, count in sorted(Ledger(self.store.engine).counts().items()):
+            digests.add_metric([status], count)
+        yield digests
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())  # collected lazily: nothing is read at registration
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, store: Any | None = None) -> None:
         self.registry = CollectorRegistry()
+        if store is not None:
+            self.registry.register(StoreCollector(store))
         self.ingest_articles = Counter(
             "zonewire_ingest_articles",
             "Articles stored by ingestion",

@@ -1,10 +1,19 @@
-"""Progress lines on a terminal, silence in a pipe (SPEC §4)."""
+"""What commands print for a person: progress lines on a terminal (silence in a
+pipe, SPEC §4), and times in one form everywhere."""
 
 from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime
 from typing import TextIO
+
+from feeds.models import CHINA_TZ
+
+
+def local_time(moment: datetime) -> str:
+    """How every command shows a time: Beijing time, to the minute, with its offset."""
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M %z")
 
 
 class Progress:

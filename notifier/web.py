@@ -28,7 +28,7 @@ def metrics_route(metrics: Metrics) -> Route:
 
 
 def build_web_app(app: App, metrics: Metrics | None = None, subscriptions: Any = None) -> Any:
-    """Feeds + unsubscribe (+ /metrics when a worker's ``metrics`` are given).
+    """Feeds, unsubscribe and /metrics (a worker's counters, or the store's gauges).
 
     ``subscriptions`` is a zero-argument callable returning the subscriptions in
     force, so the unsubscribe pages follow configuration reloads.
@@ -37,8 +37,7 @@ def build_web_app(app: App, metrics: Metrics | None = None, subscriptions: Any =
     from notifier.web_unsubscribe import routes_for_app
 
     routes: list[BaseRoute] = list(routes_for_app(app, subscriptions))
-    if metrics is not None:
-        routes.append(metrics_route(metrics))
+    routes.append(metrics_route(metrics or Metrics(app.store)))
     return create_app(app.settings.feeds.output_dir, extra_routes=routes)
 
 

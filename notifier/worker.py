@@ -82,7 +82,7 @@ class Worker:
         self.app = app
         self.holder = holder
         self.clock = clock
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or Metrics(app.store)
         self._deps = deps or DeliveryDeps.from_app(app)
         self._ingest_lock = asyncio.Lock()
         self._feeds_lock = asyncio.Lock()

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, app: App) -> int:
 def status_lines(app: App) -> list[str]:
     """`zonewire status` section: how many feeds, and when they were last built."""
     from feeds.publish import last_build
-    from notifier.commands.status import when as show
+    from notifier.progress import local_time as show
 
     build = last_build(app.store)
     if build is None:

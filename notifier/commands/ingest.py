@@ -18,9 +18,9 @@ from feeds.sources.health import check_source
 from feeds.sources.run import IngestReport, ingest_sources
 from feeds.sources.state import SourceStateStore
 from notifier.app import App
-from notifier.commands.status import when as show
 from notifier.errors import UsageError
 from notifier.progress import Progress
+from notifier.progress import local_time as show
 
 #: Failed pages listed per source before "... and N more".
 SHOW_ERRORS = 10

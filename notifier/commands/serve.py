@@ -1,7 +1,7 @@
 """`zonewire serve [--host H] [--port P]`: feeds, index, OPML and unsubscribe over HTTP.
 
-The same app as the one ``zonewire run`` serves, less ``/metrics`` (there is no
-worker here to count anything).
+The same app as the one ``zonewire run`` serves; its ``/metrics`` has the store's
+gauges but not the worker's counters (no worker runs here).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ def run(args: argparse.Namespace, app: App) -> int:
     host = args.host or settings.serve.host
     port = settings.serve.port if args.port is None else args.port
     output = settings.feeds.output_dir
-    web = build_web_app(app)  # feeds and index, plus the unsubscribe pages
+    web = build_web_app(app)  # feeds and index, unsubscribe pages, /metrics
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}/"
     print(f"serving {output}/ on {base}")
     print(f"  index: {base}  all articles: {base}feeds/all.atom  OPML: {base}feeds.opml")
-    print(f"  health: {base}healthz  (public_url in config: {settings.public_url})")
+    print(f"  health: {base}healthz  metrics: {base}metrics  (public_url: {settings.public_url})")
     if not (output / "index.html").exists():
         print("  note: no index.html yet; run `zonewire feeds build`")
     uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)

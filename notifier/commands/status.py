@@ -11,9 +11,8 @@ import argparse
 import importlib
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
 
-from feeds.models import CHINA_TZ, RegionLevel
+from feeds.models import RegionLevel
 from notifier.app import App
 
 #: Extra sections (sources, feeds, deliveries), as "module:function".
@@ -27,11 +26,6 @@ SECTIONS: list[str] = [
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
-
-
-def when(moment: datetime) -> str:
-    """How every section of ``status`` shows a time: Beijing time, to the minute."""
-    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M %z")
 
 
 def _plural(word: str, count: int) -> str:

@@ -44,6 +44,9 @@ def test_serve_answers_feeds_and_unsubscribe_links(tmp_path: Path) -> None:
         feed = wait_for_http(f"{base}/feeds/110102.atom")
         assert feed.status_code == 200 and "金融街论坛开幕" in feed.text
         assert feed.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        metrics = httpx.get(f"{base}/metrics").text
+        assert "zonewire_articles 1.0" in metrics
+        assert "zonewire_articles_unresolved 0.0" in metrics
         # A forged token is refused by the unsubscribe page, not a 404: the route is there.
         assert httpx.get(f"{base}/unsubscribe/not-a-token").status_code == 400
         # A real token, as a digest carries it, unsubscribes in one click.

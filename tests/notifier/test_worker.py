@@ -317,6 +317,7 @@ def test_run_serves_feeds_health_and_metrics_then_stops_on_sigterm(tmp_path: Pat
         assert feed.status_code == 200 and "第1号项目" in feed.text
         metrics = httpx.get(f"{base}/metrics")
         assert "zonewire_feed_builds_total" in metrics.text
+        assert "zonewire_articles 1.0" in metrics.text  # the store's gauges too
     finally:
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=60)
