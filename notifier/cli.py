@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -108,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if app is not None:
             app.close()
-        logging.shutdown()
+        from notifier.logs import teardown_logging
+
+        teardown_logging()
 
 
 def console() -> None:

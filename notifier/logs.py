@@ -43,3 +43,12 @@ def setup_logging(*, verbose: bool = False, json_lines: bool = False) -> None:
     # APScheduler logs every job it adds and every run it skips because the previous
     # one is still going (by design here); our own jobs log what they did.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.ERROR)
+
+
+def teardown_logging() -> None:
+    """Remove our handler again: a host that called ``main()`` (a test, an embedding
+    program) keeps no handler writing to a stream that may be closed by then."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == "zonewire"]:
+        root.removeHandler(handler)
+        handler.close()
