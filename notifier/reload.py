@@ -112,6 +112,7 @@ class ConfigHolder:
         self._index: MatchIndex | None = None
         self.version = 1
         self.last_problems: list[str] = []
+        self._rejected: tuple[tuple[Path, str], ...] | None = None
         for warning in self._current.subscriptions.warnings:
             log.warning("%s", warning)
 
@@ -154,11 +155,15 @@ class ConfigHolder:
         """
         if not force and self.unchanged_on_disk():
             return False
+        on_disk = tuple((path, _digest(path)) for path in self.paths())
+        if not force and on_disk == self._rejected:
+            return False  # the same broken edit: reported once, not at every poll
         try:
             loaded = load_all(
                 self.config_file, self.gazetteer(), self._environ, self._base_settings
             )
         except ConfigError as exc:
+            self._rejected = on_disk
             self.last_problems = list(exc.problems)
             log.error(
                 "configuration not reloaded, the last good one stays in force "
@@ -168,6 +173,7 @@ class ConfigHolder:
             )
             return False
         self.last_problems = []
+        self._rejected = None
         old = self._current
         same = old.settings == loaded.settings and old.subscriptions == loaded.subscriptions
         with self._lock:

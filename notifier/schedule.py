@@ -99,11 +99,13 @@ class Service:
 
     async def reload_job(self) -> None:
         async def run() -> None:
-            if self.worker.holder.reload():
-                log.info("configuration reloaded (version %d)", self.worker.holder.version)
+            holder = self.worker.holder
+            rejected_before = holder.last_problems
+            if holder.reload():
+                log.info("configuration reloaded (version %d)", holder.version)
                 self.worker.metrics.config_reloads.labels("applied").inc()
                 self.schedule_sources()
-            elif self.worker.holder.last_problems:
+            elif holder.last_problems and holder.last_problems is not rejected_before:
                 self.worker.metrics.config_reloads.labels("rejected").inc()
 
         await self._guard("reload", run)

@@ -139,3 +139,25 @@ def test_environment_change_needs_force(files: tuple[Path, Path], gazetteer: Gaz
     hook = holder.subscriptions.by_id("h")
     assert hook is not None and hook.webhook is not None
     assert hook.webhook.url == "https://example.org/b"
+
+
+def test_a_broken_edit_is_reported_once_not_at_every_poll(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from feeds.regions import Gazetteer
+    from notifier.config import Settings
+    from notifier.reload import ConfigHolder
+
+    subs = tmp_path / "subscriptions.yaml"
+    subs.write_text(
+        "subscribers:\n  - id: a\n    email: a@example.com\n    regions: [西城区]\n",
+        encoding="utf-8",
+    )
+    holder = ConfigHolder(None, Gazetteer.default(), settings=Settings(subscriptions=subs))
+    subs.write_text("subscribers: [\n", encoding="utf-8")
+    caplog.set_level("ERROR", logger="notifier.reload")
+    assert [holder.reload() for _ in range(3)] == [False, False, False]
+    assert caplog.text.count("configuration not reloaded") == 1
+    subs.write_text("subscribers: {\n", encoding="utf-8")  # another broken edit: reported
+    assert holder.reload() is False
+    assert caplog.text.count("configuration not reloaded") == 2
