@@ -41,7 +41,8 @@ class Loaded:
 
 def _digest(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as handle:  # streamed: a huge file is refused, not held
+            return hashlib.file_digest(handle, "sha256").hexdigest()
     except FileNotFoundError:
         return ""
 

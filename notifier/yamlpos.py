@@ -74,17 +74,82 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
+#: Larger files are refused before parsing: a configuration is a few hundred KB
+#: even with tens of thousands of subscribers.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+#: Values an alias may produce beyond what the file itself writes. Aliases may at
+#: most double the document (plus this much), so nested aliases ("billion laughs":
+#: 9 aliases of 9 aliases of ...) cannot blow up memory and time.
+MAX_ALIAS_VALUES = 10_000
+#: Deeper nesting than this is no configuration (libyaml itself stops at 1,000).
+MAX_DEPTH = 100
+
+
+class TooLargeError(Exception):
+    """Building stopped: the aliases expand too far (message ready)."""
+
+
+def _distinct_nodes(root: yaml.Node) -> int:
+    """How many nodes the file writes (each anchored node once), without recursion."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+    return len(seen)
+
+
 class _Builder:
-    def __init__(self, loader: Any, doc: Document) -> None:
+    def __init__(self, loader: Any, doc: Document, distinct: int = 0) -> None:
         self.loader = loader
         self.doc = doc
         self.active: set[int] = set()
+        self.built: set[int] = set()
+        #: values built from a node that was built before, i.e. reached through an alias
+        self.aliased = 0
+        self.alias_limit = MAX_ALIAS_VALUES + distinct
+        self.expanding = 0  # > 0 while building what an alias refers to
+        self.site: Any = None  # where the outermost alias being expanded is used
 
     def at(self, node: yaml.Node) -> str:
         pos = _pos(node.start_mark)
         return f"{self.doc.file}:{pos.line}:{pos.col}"
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
+        if id(node) not in self.built:
+            self.built.add(id(node))
+            return self._build(node, path)
+        # Reached again, so through an alias: count what it produces.
+        if not self.expanding:
+            self.site = self.doc.values.get(path[:-1], node.start_mark)
+        self.aliased += 1
+        if self.aliased > self.alias_limit:
+            pos = _pos(self.site)
+            raise TooLargeError(
+                f"{self.doc.file}:{pos.line}:{pos.col}: aliases expand to more than "
+                f"{self.alias_limit:,} values (nested '*' references multiply); "
+                "write the values out, or refer to each anchor without nesting"
+            )
+        self.expanding += 1
+        try:
+            return self._build(node, path)
+        finally:
+            self.expanding -= 1
+
+    def _build(self, node: yaml.Node, path: Path_) -> Any:
+        if len(path) > MAX_DEPTH:
+            self.doc.problems.append(
+                f"{self.at(node)}: nested more than {MAX_DEPTH} levels deep; flatten it"
+            )
+            return None
         self.doc.values[path] = node.start_mark
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _STR:  # most values: skip the constructor's dispatch
@@ -150,7 +215,9 @@ def parse(text: str, file: str) -> Document:
     try:
         node = loader.get_single_node()
         if node is not None:
-            doc.data = _Builder(loader, doc).build(node, ())
+            doc.data = _Builder(loader, doc, _distinct_nodes(node)).build(node, ())
+    except TooLargeError as exc:
+        raise YamlSyntaxError(str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else f"{file}:1:1"
@@ -167,9 +234,15 @@ def load(path: Path, display: str | None = None) -> Document:
     """Read and parse ``path``; ``display`` is the file name messages show."""
     name = display if display is not None else str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise YamlSyntaxError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlSyntaxError(
+            f"{name}:1:1: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; "
+            "is this the right file? (a configuration is a few hundred KB at most)"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

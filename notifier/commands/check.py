@@ -133,8 +133,8 @@ def run_with_broken_config(config_file: Path, error: ConfigError) -> int:
         raw = yamlpos.load(config_file).data
         if isinstance(raw, dict) and isinstance(raw.get("subscriptions"), str):
             path = Path(raw["subscriptions"])
-    except ConfigError:
-        pass
+    except (ConfigError, yamlpos.YamlSyntaxError):
+        pass  # already among the problems
     if path.exists():
         try:
             load_subscriptions(path, Gazetteer.default())
