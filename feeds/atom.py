@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import nh3
@@ -138,6 +138,21 @@ def entry_title(article: Article) -> str:
     return truncate(one_line(article.title), TITLE_CHARS) or "(无标题)"
 
 
+def entry_updated(article: Article) -> datetime:
+    """When zonewire stored the article, or last changed it (SPEC 6), not the
+    portal's date: readers use ``updated`` to notice news, and a feed's own
+    ``updated`` then moves when an article arrives.
+
+    One import stores thousands of articles in the same instant; the ingest order
+    (``seq``) becomes the microseconds of that second, so no two entries of a feed
+    share a value by accident and the value never changes on a rebuild. A re-import
+    or relocation moves ``Article.updated`` away from ``published`` to the time of
+    the change, which then counts instead of the first ingest.
+    """
+    changed = article.updated if article.updated != article.published else article.ingested_at
+    return changed.replace(microsecond=0) + timedelta(microseconds=article.seq % 1_000_000)
+
+
 def feed_path(key: str) -> str:
     """Where a region's feed lives under the output directory (and the base URL)."""
     return f"feeds/{key}.atom"
@@ -212,7 +227,7 @@ class AtomRenderer:
         fe = FeedEntry()
         fe.id(ident)
         fe.title(title)
-        fe.updated(article.updated.astimezone(CHINA_TZ))
+        fe.updated(entry_updated(article).astimezone(CHINA_TZ))
         fe.published(article.published.astimezone(CHINA_TZ))
         fe.link(href=url, rel="alternate", type="text/html")
         if source:
@@ -265,7 +280,7 @@ class AtomRenderer:
             "  <entry>",
             f"    <id>{_text(ident)}</id>",
             f"    <title>{_text(title)}</title>",
-            f"    <updated>{article.updated.astimezone(CHINA_TZ).isoformat()}</updated>",
+            f"    <updated>{entry_updated(article).astimezone(CHINA_TZ).isoformat()}</updated>",
         ]
         if source:
             lines += ["    <author>", f"      <name>{_text(source)}</name>", "    </author>"]
@@ -307,7 +322,7 @@ class AtomRenderer:
         The feed's ``updated`` is its newest entry's (RFC 4287 §4.2.15: the last
         significant change), never the clock.
         """
-        newest = max((a.updated for a in articles), default=EMPTY_UPDATED)
+        newest = max((entry_updated(a) for a in articles), default=EMPTY_UPDATED)
         head = cast(bytes, self.header(feed, newest).atom_str(pretty=True, encoding="UTF-8"))
         cut = head.rindex(b"</feed>")
         parts = [head[:cut]]

@@ -41,7 +41,7 @@ from feeds.text import xml_safe
 
 #: Bumped whenever rendering changes in a way the fingerprints cannot see, so the
 #: next incremental build re-renders everything once.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 #: Articles held in memory at once while rendering (a batch of neighbouring feeds).
 BATCH_ARTICLES = 4000
 _IN_CHUNK = 500

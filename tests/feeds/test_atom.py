@@ -11,7 +11,14 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feeds.atom import AtomRenderer, feed_info, render_feed, sanitize_html, summary_text
+from feeds.atom import (
+    AtomRenderer,
+    entry_updated,
+    feed_info,
+    render_feed,
+    sanitize_html,
+    summary_text,
+)
 from feeds.models import CHINA_TZ, Article, Region, RegionLevel
 from feeds.text import html_to_text, truncate, xml_safe
 
@@ -72,7 +79,8 @@ def test_feed_is_valid_atom_with_the_promised_fields() -> None:
     assert [e.findtext(f"{ATOM}id") for e in entries] == [article(1).id, article(2).id]
     first = entries[0]
     assert first.findtext(f"{ATOM}published") == "2026-11-29T09:00:00+08:00"
-    assert first.findtext(f"{ATOM}updated") == "2026-11-29T09:00:00+08:00"
+    # updated: when zonewire stored it (T0), ingest order in the microseconds.
+    assert first.findtext(f"{ATOM}updated") == "2026-11-30T09:00:00.000001+08:00"
     assert first.findtext(f"{ATOM}author/{ATOM}name") == "西城区人民政府"
     labels = [(c.get("term"), c.get("label")) for c in first.findall(f"{ATOM}category")]
     assert labels == [
@@ -87,7 +95,28 @@ def test_feed_is_valid_atom_with_the_promised_fields() -> None:
     summary = first.findtext(f"{ATOM}summary") or ""
     assert summary.startswith("11月1日,德胜园举行企业签约仪式") and "<" not in summary
     # Feed <updated> is the newest entry's, not the clock.
-    assert root.findtext(f"{ATOM}updated") == "2026-11-29T09:00:00+08:00"
+    assert root.findtext(f"{ATOM}updated") == "2026-11-30T09:00:00.000002+08:00"
+
+
+def test_entry_updated_is_the_store_time_distinct_within_one_import() -> None:
+    # Forty articles stored in the same instant, one re-imported later.
+    later = T0 + timedelta(hours=5, microseconds=123)
+    arts = [article(n) for n in range(1, 41)]
+    arts[7] = article(8, updated=later)
+    data = render_feed(ZONE, arts, BASE, names=NAMES)
+    root = assert_valid(data)
+    values = [e.findtext(f"{ATOM}updated") for e in root.findall(f"{ATOM}entry")]
+    published = [e.findtext(f"{ATOM}published") for e in root.findall(f"{ATOM}entry")]
+    assert len(set(values)) == 40
+    assert values[0] == "2026-11-30T09:00:00.000001+08:00" != published[0]
+    assert values[7] == "2026-11-30T14:00:00.000008+08:00"
+    assert root.findtext(f"{ATOM}updated") == values[7]
+    # Stable: the same articles give the same bytes.
+    assert render_feed(ZONE, arts, BASE, names=NAMES) == data
+    # A new article moves the feed's updated.
+    newer = article(41, ingested_at=T0 + timedelta(days=1))
+    again = etree.fromstring(render_feed(ZONE, [newer, *arts], BASE, names=NAMES))
+    assert again.findtext(f"{ATOM}updated") == "2026-12-01T09:00:00.000041+08:00"
 
 
 def test_feedparser_reads_titles_dates_and_links() -> None:
@@ -118,7 +147,7 @@ def test_same_input_same_bytes_and_matches_plain_feedgen() -> None:
     once = renderer.render(feed_info(ZONE), articles)
     assert AtomRenderer(BASE, NAMES).render(feed_info(ZONE), articles) == once
     # The spliced, cached entries give exactly feedgen's own serialisation.
-    fg = renderer.header(feed_info(ZONE), max(a.updated for a in articles))
+    fg = renderer.header(feed_info(ZONE), max(entry_updated(a) for a in articles))
     for a in articles:
         fg.add_entry(renderer.feed_entry(a), order="append")
     assert fg.atom_str(pretty=True, encoding="UTF-8") == once

@@ -129,9 +129,10 @@ def test_reimported_article_moves_updated_keeps_id_and_touches_only_its_feeds(
         assert after[f"feeds/{key}.atom"] == before[f"feeds/{key}.atom"]
     root = etree.parse(str(tmp_path / "public" / "feeds" / f"{zone.key}.atom")).getroot()
     entry = next(e for e in root.findall(f"{ATOM}entry") if e.findtext(f"{ATOM}id") == old.id)
-    assert entry.findtext(f"{ATOM}updated") == later.isoformat()
+    stamp = (later.replace(microsecond=0) + timedelta(microseconds=old.seq)).isoformat()
+    assert entry.findtext(f"{ATOM}updated") == stamp
     assert "十二亿元" in (entry.findtext(f"{ATOM}content") or "")
-    assert root.findtext(f"{ATOM}updated") == later.isoformat()
+    assert root.findtext(f"{ATOM}updated") == stamp
     assert_valid((tmp_path / "public" / "feeds" / f"{zone.key}.atom").read_bytes())
     forced = build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50, all=True)
     assert forced.written == []
@@ -207,9 +208,12 @@ def test_index_and_opml(filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path:
     assert 'href="feeds/110000.atom"' in html and DESHENG in html
     assert "3 篇" in html and "2026-11-20" in html  # counts and last update
     opml = etree.parse(str(tmp_path / "public" / "feeds.opml")).getroot()
-    provinces = [o.get("title") for o in opml.findall("body/outline") if o.get("xmlUrl") is None]
-    assert provinces == ["北京市", "浙江省"]
-    beijing = opml.find("body/outline[@title='北京市']")
+    folders = [o for o in opml.iter("outline") if o.get("xmlUrl") is None]
+    assert [o.get("text") for o in folders] == ["北京市", "浙江省"]
+    # Folders carry only text; every feed outline says it is a feed (W3C validator).
+    assert all(list(o.attrib) == ["text"] for o in folders)
+    assert all(o.get("type") == "rss" for o in opml.iter("outline") if o.get("xmlUrl"))
+    beijing = opml.find("body/outline[@text='北京市']")
     assert beijing is not None
     titles = [o.get("title") for o in beijing.iter("outline") if o.get("xmlUrl")]
     assert titles == ["北京市", "西城区", DESHENG]
