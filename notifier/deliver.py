@@ -37,6 +37,7 @@ from notifier.ledger import FAILED, PENDING, RETRYING, SENT, DigestRecord, Ledge
 from notifier.mime import MimeTemplate
 from notifier.models import Subscriber, Subscriptions
 from notifier.plan import Digest, SubscriberState, build_digest, effective, plan_digests
+from notifier.redact import scrub
 from notifier.render import Renderer
 from notifier.tokens import Signer, load_secret
 
@@ -361,7 +362,7 @@ async def asend_due(
                 outcome = Outcome(digest.id, ok=False, error=str(exc), permanent=True)
             except Exception as exc:  # noqa: BLE001 - one subscriber never stops the others
                 log.exception("digest %s for %s failed", digest.id, digest.subscriber.id)
-                outcome = Outcome(digest.id, ok=False, error=f"{type(exc).__name__}: {exc}")
+                outcome = Outcome(digest.id, ok=False, error=scrub(f"{type(exc).__name__}: {exc}"))
             if not outcome.ok:
                 log.warning("digest %s for %s: %s", digest.id, digest.subscriber.id,
                             outcome.error)

@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from notifier.redact import RedactingFilter
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -19,7 +21,9 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key.startswith("zw_"):
                 data[key[3:]] = value
-        if record.exc_info:
+        if record.exc_text:  # set (and scrubbed) by RedactingFilter
+            data["exception"] = record.exc_text
+        elif record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
 
@@ -33,6 +37,7 @@ def setup_logging(*, verbose: bool = False, json_lines: bool = False) -> None:
             logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
         )
     handler.set_name("zonewire")
+    handler.addFilter(RedactingFilter())  # no webhook token in any log line (issue 11)
     root = logging.getLogger()
     # Replace only our own handler: one installed by a host (pytest's caplog, an
     # embedding application) keeps working.

@@ -8,6 +8,12 @@ by replacing the slots: a few ``str.replace`` calls instead of a template run.
 
 Templates live in ``notifier/templates``; a ``templates_dir`` given in the config is
 searched first, so a user can override any single file or add a webhook format.
+
+Article text is hostile until shown otherwise (issue 11): every field is cleaned of
+control characters and made one line here (:mod:`notifier.escaping`), the chat
+templates escape it with their platform's filter (``slack``, ``markdown``,
+``slack_url``, ``link_url``), and chat messages are fitted to their platform's
+size limit (:mod:`notifier.chatfit`).
 """
 
 from __future__ import annotations
@@ -25,27 +31,29 @@ import css_inline
 import jinja2
 
 from feeds.models import CHINA_TZ, Article, Region
+from notifier.chatfit import CHAT_LIMITS, NO_CAPS, Caps, fit
 from notifier.errors import NotifierError
+from notifier.escaping import (
+    clean,
+    ellipsize,
+    link_url,
+    markdown_text,
+    one_line,
+    slack_text,
+    slack_url,
+)
 from notifier.plan import Digest, shortened
 
 #: Slots in a shared rendering, replaced per recipient. Plain ASCII that survives
 #: HTML and JSON escaping unchanged and cannot occur in article text by accident.
-#: What chat robots accept in one message, measured on its text (the longest string
-#: in the JSON body): WeCom markdown 4,096 bytes, DingTalk about 20,000 bytes, Feishu
-#: 20 KB per request, a Slack section 3,000 characters. A digest over the limit is
-#: sent with fewer articles and "and N more" instead of being refused.
-CHAT_LIMITS: dict[str, tuple[int, str]] = {
-    "wecom": (4096, "bytes"),
-    "dingtalk": (20000, "bytes"),
-    "feishu": (18000, "bytes"),
-    "slack": (3000, "chars"),
-}
-
 SLOT_TOKEN = "zwslot0token0a7c3"
 SLOT_ID = "zwslot0digest0a7c3"
 SLOT_SUBSCRIBER = "zwslot0subscriber0a7c3"
 
-CHAT_FORMATS = ("dingtalk", "wecom", "feishu", "slack")
+CHAT_FORMATS = tuple(CHAT_LIMITS)
+
+#: What a slot may grow to in a personal copy, for measuring a shared chat body.
+_SLOT_STAND_INS = {slot: "x" * 256 for slot in (SLOT_TOKEN, SLOT_ID, SLOT_SUBSCRIBER)}
 
 WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {
@@ -106,33 +114,21 @@ class RenderedWebhook:
 
 
 _TAGS = re.compile(r"<[^>]+>")
-_SPACES = re.compile(r"\s+")
 
 
 def plain_summary(article: Article, limit: int = 140) -> str:
     """The article's summary, or the start of its text, without markup."""
     text = article.summary or article.content or ""
-    text = _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", text))).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return ellipsize(one_line(html.unescape(_TAGS.sub(" ", text))), limit)
 
 
 def _iso(value: datetime) -> str:
     return value.astimezone(CHINA_TZ).isoformat()
 
 
-def _text_size(body: str, unit: str) -> int:
-    """The size of a chat message's text: the longest string in its JSON body."""
-    longest = ""
-    stack: list[Any] = [json.loads(body)]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            longest = node if len(node) > len(longest) else longest
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return len(longest.encode("utf-8")) if unit == "bytes" else len(longest)
+def _line(value: str | None, cap: int) -> str | None:
+    """An article field on one line, without control characters, at most ``cap`` long."""
+    return None if value is None else ellipsize(one_line(value), cap)
 
 
 class Renderer:
@@ -161,6 +157,10 @@ class Renderer:
         )
         # Chinese stays readable (and 3x smaller) in webhook bodies; <>&' are still escaped.
         self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+        # One filter per chat markup, for every field that comes from an article.
+        self.env.filters.update(
+            slack=slack_text, slack_url=slack_url, markdown=markdown_text, link_url=link_url,
+        )
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
         self._emails: dict[tuple[object, ...], RenderedEmail] = {}
         self._webhooks: dict[tuple[object, ...], RenderedWebhook] = {}
@@ -169,7 +169,7 @@ class Renderer:
 
     def region_name(self, key: str) -> str:
         region = self._region(key)
-        return region.name if region is not None else key
+        return one_line(region.name if region is not None else key)
 
     def unsubscribe_url(self, token: str) -> str:
         return f"{self.public_url}unsubscribe/{token}"
@@ -178,49 +178,54 @@ class Renderer:
         return f"{self.public_url}feeds/{key}.atom"
 
     def article_payload(self, article: Article) -> dict[str, Any]:
-        """One article as in the SPEC §8 JSON payload; ``id`` is the Atom entry id."""
+        """One article as in the SPEC §8 JSON payload; ``id`` is the Atom entry id.
+
+        Text is kept whole (receivers do their own escaping) but without control
+        characters or line breaks."""
         regions: list[dict[str, str | None]] = []
         for key in article.region_keys:
             region = self._region(key)
             if region is not None:
-                regions.append({"key": key, "name": region.name, "level": region.level.value})
+                regions.append({"key": key, "name": one_line(region.name),
+                                "level": region.level.value})
             else:
-                regions.append({"key": key, "name": key, "level": None})
+                regions.append({"key": key, "name": one_line(key), "level": None})
         return {
             "id": article.id,
-            "url": article.url,
-            "title": article.title,
+            "url": clean(article.url),
+            "title": one_line(article.title),
             "summary": plain_summary(article, 500),
             "published": _iso(article.published),
             "updated": _iso(article.updated),
-            "source": article.source,
-            "category": article.category,
-            "zone": article.zone,
-            "region": article.region,
+            "source": _line(article.source, 10**9),
+            "category": _line(article.category, 10**9),
+            "zone": _line(article.zone, 10**9),
+            "region": _line(article.region, 10**9),
             "regions": regions,
         }
 
-    def context(self, digest: Digest) -> dict[str, Any]:
+    def context(self, digest: Digest, caps: Caps = NO_CAPS) -> dict[str, Any]:
+        """Template variables; article fields one line, clean and within ``caps``."""
         sub = digest.subscriber
         t = words(sub.language)
         names = [self.region_name(k) for k in sub.regions]
-        regions_text = t["joiner"].join(names)
+        regions_text = ellipsize(t["joiner"].join(names), caps.heading)
         count = len(digest.articles) + digest.more
         groups = [
             {
                 "key": group.key,
-                "name": group.name or t["other"],
+                "name": _line(group.name, caps.field) or t["other"],
                 "feed_url": self.feed_url(group.key) if group.key else None,
                 "articles": [
                     {
                         "id": a.id,
-                        "url": a.url,
-                        "title": a.title,
-                        "summary": plain_summary(a),
+                        "url": clean(a.url) if len(a.url) <= caps.url else "",
+                        "title": _line(a.title, caps.title),
+                        "summary": plain_summary(a, caps.summary),
                         "published": a.published.astimezone(CHINA_TZ).strftime("%Y-%m-%d"),
-                        "source": a.source,
-                        "zone": a.zone,
-                        "category": a.category,
+                        "source": _line(a.source, caps.field),
+                        "zone": _line(a.zone, caps.field),
+                        "category": _line(a.category, caps.field),
                     }
                     for a in group.articles
                 ],
@@ -271,9 +276,10 @@ class Renderer:
         found = self._emails.get(key)
         if found is None:
             ctx = self.context(digest)
-            subject = " ".join(self._render("email/subject.txt.j2", ctx).split())
-            text = self._render("email/digest.txt.j2", ctx)
-            page = self._render("email/digest.html.j2", ctx)
+            # clean() again on the output: a user's template may add its own text.
+            subject = one_line(self._render("email/subject.txt.j2", ctx))
+            text = clean(self._render("email/digest.txt.j2", ctx))
+            page = clean(self._render("email/digest.html.j2", ctx))
             found = RenderedEmail(subject, text, self._inliner.inline(page))
             self._emails[key] = found
         return found
@@ -292,21 +298,24 @@ class Renderer:
         key = digest.content_key()
         found = self._webhooks.get(key)
         if found is None:
-            body = self._webhook_body(fmt, digest)
             limit = CHAT_LIMITS.get(fmt)
-            shown = len(digest.articles)
-            while limit is not None and shown > 1:
-                size = _text_size(body, limit[1])
-                if size <= limit[0]:
-                    break
-                shown = min(shown - 1, int(shown * limit[0] / size))
-                body = self._webhook_body(fmt, shortened(digest, max(shown, 1)))
+            if limit is None:
+                body = self._webhook_body(fmt, digest, NO_CAPS)
+            else:
+                count = len(digest.articles)
+
+                def render(shown: int, caps: Caps) -> str:
+                    made = digest if shown >= count else shortened(digest, shown)
+                    return self._webhook_body(fmt, made, caps)
+
+                body = fit(render, count, limit, name=f"webhook/{fmt}.json.j2",
+                           slots=_SLOT_STAND_INS)
             found = RenderedWebhook(fmt, body)
             self._webhooks[key] = found
         return found
 
-    def _webhook_body(self, fmt: str, digest: Digest) -> str:
-        ctx = self.context(digest)
+    def _webhook_body(self, fmt: str, digest: Digest, caps: Caps) -> str:
+        ctx = self.context(digest, caps)
         articles = [self.article_payload(a) for a in digest.articles]
         ctx["articles"] = articles
         ctx["articles_json"] = json.dumps(articles, ensure_ascii=False)

@@ -221,16 +221,19 @@ _URL_HOST = re.compile(r"^[^\s/?#]+$")
 
 
 def check_webhook_url(url: str) -> str | None:
-    """Why ``url`` cannot be a webhook target, or ``None`` if it can."""
+    """Why ``url`` cannot be a webhook target, or ``None`` if it can (its secrets masked)."""
+    from notifier.redact import redact_url
+
+    shown = redact_url(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- raises on a bad port
     except ValueError as exc:
-        return f"bad webhook URL '{url}': {exc}"
+        return f"bad webhook URL '{shown}': {exc}"
     if parts.scheme not in ("http", "https"):
-        return f"bad webhook URL '{url}': it must start with https:// (or http://)"
+        return f"bad webhook URL '{shown}': it must start with https:// (or http://)"
     if not parts.hostname or not _URL_HOST.match(parts.netloc) or " " in url:
-        return f"bad webhook URL '{url}': no host name (write https://host/path)"
+        return f"bad webhook URL '{shown}': no host name (write https://host/path)"
     return None
 
 

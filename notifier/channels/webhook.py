@@ -3,8 +3,9 @@
 ``json`` bodies are signed per Standard Webhooks (``webhook-id`` = the digest id, so
 a re-send after a crash is recognisably the same delivery); DingTalk and Feishu
 robots get their own timestamp + secret signatures. WeCom and Slack carry their
-secret in the URL. HTTP 5xx, 429 (honouring ``Retry-After``), timeouts and
-connection errors are temporary; other 4xx are permanent and 410 disables the hook.
+secret in the URL (Slack and Feishu in its path), so every error names the hook
+through :mod:`notifier.redact`. HTTP 5xx, 429 (honouring ``Retry-After``), timeouts
+and connection errors are temporary; other 4xx are permanent and 410 disables the hook.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import urllib.parse
 import httpx
 
 from feeds.sources.fetch import retry_after
-from notifier.channels.base import Envelope, PermanentError, TemporaryError
+from notifier.channels.base import DeliveryError, Envelope, PermanentError, TemporaryError
+from notifier.redact import install_httpx_filter, redact_text, redact_url
 
 #: Chat platforms answer 200 with an error code in the body; these mean "slow down".
 _RATE_LIMIT_CODES = {130101, 45009, 11232, 9499}
@@ -60,8 +62,6 @@ def feishu_sign(secret: str, timestamp: int) -> str:
     """Feishu robot signature: HMAC-SHA256 keyed by "{ts}\\n{secret}" over nothing."""
     key = f"{timestamp}\n{secret}".encode()
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
-
-
 
 
 def prepare(envelope: Envelope, now: float) -> tuple[str, dict[str, str], bytes]:
@@ -114,6 +114,7 @@ class WebhookChannel:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._limit = asyncio.Semaphore(concurrency)
+        install_httpx_filter()  # httpx logs each request URL, secrets included
         self.client = httpx.AsyncClient(
             timeout=timeout,
             limits=httpx.Limits(
@@ -125,15 +126,32 @@ class WebhookChannel:
         )
 
     async def send(self, envelope: Envelope) -> None:
+        """Post one envelope; every error it raises names the hook with its secrets masked
+        (issue 11: Slack and Feishu carry their token in the path, not only the query)."""
+        try:
+            await self._send(envelope)
+        except DeliveryError as exc:
+            safe = redact_text(str(exc), envelope.to, envelope.format)
+            if safe != str(exc):
+                raise type(exc)(safe, retry_after=exc.retry_after, disable=exc.disable) from None
+            raise
+
+    async def _send(self, envelope: Envelope) -> None:
         async with self._limit:
             url, headers, body = prepare(envelope, time.time())
-            where = urllib.parse.urlsplit(envelope.to)._replace(query="").geturl()
+            where = redact_url(envelope.to, envelope.format)
+            # ``from None`` below: the httpx exception holds the request, and with it
+            # the secret URL, which a logged traceback would print.
             try:
                 response = await self.client.post(url, content=body, headers=headers)
             except httpx.TimeoutException as exc:
-                raise TemporaryError(f"{where}: timed out ({type(exc).__name__})") from exc
+                raise TemporaryError(f"{where}: timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
-                raise TemporaryError(f"{where}: {type(exc).__name__}: {exc}") from exc
+                text = redact_text(str(exc), url, envelope.format)
+                raise TemporaryError(f"{where}: {type(exc).__name__}: {text}") from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                text = redact_text(str(exc), url, envelope.format)
+                raise PermanentError(f"{where}: {type(exc).__name__}: {text}") from None
         status = response.status_code
         if 200 <= status < 300:
             _chat_error(envelope, response)
