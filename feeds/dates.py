@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from feeds.models import CHINA_TZ
 
@@ -12,6 +12,12 @@ _NUMERIC = re.compile(
     r"(?:[\sT]*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2})(?:\.\d+)?)?\s*秒?)?"
     r"\s*$"
 )
+#: SPEC §5: no portal article predates 1990; a date before it is a typo or a default.
+EARLIEST = datetime(1990, 1, 1, tzinfo=CHINA_TZ)
+#: SPEC §5: a little slack for clocks and time zones, no more. A date in year 9999
+#: would stay first in its feeds for good (issue 10).
+FUTURE_SLACK = timedelta(days=1)
+
 # Full-width digits appear on some portals; fold them to ASCII first.
 _FULLWIDTH = str.maketrans("０１２３４５６７８９／－：", "0123456789/-:")
 
@@ -41,3 +47,22 @@ def parse_date(text: str) -> datetime:
     except ValueError as exc:
         raise ValueError(f"not a real date: {text!r} ({exc})") from exc
     return datetime.combine(day, clock, tzinfo=CHINA_TZ)
+
+
+def date_problem(published: datetime, now: datetime) -> str | None:
+    """Why ``published`` cannot be an article's date, or ``None`` when it can.
+
+    The window is 1990-01-01 (Beijing time) to one day after ``now``; the caller
+    passes ``now`` (the import's or poll's time), so this reads no clock. Comparing
+    aware datetimes never converts them, so year 1 or 9999 cannot overflow here.
+    """
+    if published.tzinfo is None:
+        return f"'published' {published.isoformat()} has no time zone"
+    if published < EARLIEST:
+        return (f"'published' {published.isoformat()} is before 1990-01-01: "
+                "not a real publication date, check the date")
+    if published - now > FUTURE_SLACK:
+        return (f"'published' {published.isoformat()} is more than a day after now "
+                f"({now.astimezone(CHINA_TZ).isoformat(timespec='seconds')}): "
+                "check the date")
+    return None

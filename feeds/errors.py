@@ -15,6 +15,14 @@ class StoreError(FeedsError):
     """The article store cannot be opened, migrated or written."""
 
 
+class RecordRefused(StoreError, ValueError):
+    """The database refused one article's values (not the database being down).
+
+    The ingest path catches it to store a failed batch's records one by one and
+    report only the record at fault (issue 10).
+    """
+
+
 class RegionError(FeedsError, LookupError):
     """A region name, key or adcode that cannot be resolved."""
 

@@ -1,21 +1,36 @@
 """Placing articles in the region hierarchy and handing them to the store in batches.
 
 Every source (JSONL import, portal crawl, upstream feed) ends here, so "resolve the
-region, learn the zone, keep the unresolvable" happens in one place.
+region, learn the zone, keep the unresolvable" happens in one place, and so does
+"every record stands alone" (SPEC §5, issue 10): a record that cannot be stored for
+any reason is reported with its place and skipped, and every other one is stored.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
+from feeds.dates import date_problem
+from feeds.errors import RecordRefused
 from feeds.models import ArticleRecord, Region
-from feeds.regions import Ambiguous, Gazetteer, Unknown
+from feeds.regions import Ambiguous, Gazetteer, Unknown, zone_key
 from feeds.store import ArticleStore, PlacedArticle, UpsertCounts
+from feeds.text import lone_surrogate, valid_text
 from feeds.urls import canonical_url
 
+log = logging.getLogger(__name__)
+
 BATCH = 1000
+#: The store's limits (feeds/db.py): ``url`` is VARCHAR(2048), region keys VARCHAR(200).
+MAX_URL = 2048
+MAX_KEY = 200
+
+#: Where a record came from, as its caller names it: a line number, a URL.
+Where = TypeVar("Where")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +87,37 @@ def place(record: ArticleRecord, gazetteer: Gazetteer, hint: str | None = None) 
 _TEXT_FIELDS = ("title", "source", "zone", "region", "category", "content", "summary")
 
 
-def _without_nul(record: ArticleRecord) -> ArticleRecord:
-    """PostgreSQL refuses NUL in text, and no reader wants one: drop it everywhere."""
-    dirty = {
-        name: value.replace("\x00", "")
-        for name in _TEXT_FIELDS
-        if (value := getattr(record, name)) and "\x00" in value
-    }
-    return replace(record, **dirty) if dirty else record
+def prepare(record: ArticleRecord, now: datetime) -> ArticleRecord:
+    """``record`` as it may be stored, or ``ValueError`` saying why it cannot be.
+
+    The URL is canonicalised; text is made valid (:func:`feeds.text.valid_text`:
+    PostgreSQL refuses NUL, UTF-8 cannot encode a lone surrogate, XML forbids
+    control characters) before anything hashes or stores it; the date must lie in
+    SPEC §5's window. Pure: ``now`` is the import's or poll's time.
+    """
+    if lone_surrogate(record.url) is not None:
+        raise ValueError(f"'url' is not valid Unicode (a lone surrogate): {record.url!r}")
+    url = canonical_url(record.url)
+    if len(url) > MAX_URL:
+        raise ValueError(f"'url' is longer than {MAX_URL:,} characters once canonical")
+    problem = date_problem(record.published, now)
+    if problem is not None:
+        raise ValueError(problem)
+    changed: dict[str, str] = {"url": url} if url != record.url else {}
+    for name in _TEXT_FIELDS:
+        value = getattr(record, name)
+        if value:
+            clean = valid_text(value)
+            if clean is not value:
+                changed[name] = clean
+    if changed:
+        record = replace(record, **changed)  # type: ignore[arg-type]
+    if not record.title.strip():
+        raise ValueError("'title' is blank")
+    # A pinyin slug is at most ~6 letters a character: only long names need the check.
+    if record.zone and len(record.zone) > 30 and len(zone_key(record.zone.strip())) > MAX_KEY:
+        raise ValueError(f"'zone' is too long to be a zone name: {record.zone[:40]!r}…")
+    return record
 
 
 def load_zones(gazetteer: Gazetteer, store: ArticleStore) -> Gazetteer:
@@ -134,43 +172,103 @@ class Ingestor:
         hint: str | None = None,
         backfill: bool = False,
         on_batch: Callable[[UpsertCounts], None] | None = None,
+        on_reject: Callable[[str, str], None] | None = None,
     ) -> UpsertCounts:
-        """Store ``records``; URLs are canonicalised here so callers need not."""
+        """Store ``records``; URLs are canonicalised here so callers need not.
+
+        A record that cannot be stored goes to ``on_reject(url, reason)`` (a
+        warning in the log without one) and is skipped: see :meth:`add_located`.
+        """
+        return self.add_located(
+            ((valid_text(r.url), r) for r in records),
+            now=now, source_name=source_name, hint=hint, backfill=backfill,
+            on_batch=on_batch, on_reject=on_reject or _log_reject,
+        )
+
+    def add_located(
+        self,
+        items: Iterable[tuple[Where, ArticleRecord]],
+        *,
+        now: datetime,
+        on_reject: Callable[[Where, str], None],
+        source_name: str | None = None,
+        hint: str | None = None,
+        backfill: bool = False,
+        on_batch: Callable[[UpsertCounts], None] | None = None,
+    ) -> UpsertCounts:
+        """Store records, each with the place it came from (a line, a URL).
+
+        Every record stands alone (SPEC §5): one that fails :func:`prepare` or that
+        the database refuses goes to ``on_reject(where, reason)`` and every other one
+        is stored. Batches keep the import fast; a batch the database refuses is
+        stored again one record at a time, so only the record at fault is lost.
+        """
         total = UpsertCounts()
-        batch: list[PlacedArticle] = []
+        batch: list[tuple[Where, PlacedArticle]] = []
         learned: list[Region] = []
 
         def flush() -> None:
             if learned:
                 self.store.save_zones(learned, now=now)
                 learned.clear()
-            counts = self.store.upsert(batch, backfill=backfill, now=now)
+            try:
+                counts = self.store.upsert(
+                    [item for _, item in batch], backfill=backfill, now=now
+                )
+            except RecordRefused:
+                counts = UpsertCounts()
+                for where, item in batch:
+                    try:
+                        counts += self.store.upsert([item], backfill=backfill, now=now)
+                    except RecordRefused as exc:
+                        counts.rejected += 1
+                        on_reject(where, valid_text(str(exc)))
             total.__iadd__(counts)
             batch.clear()
             if on_batch is not None:
                 on_batch(counts)
 
-        for record in records:
-            url = canonical_url(record.url)
-            if url != record.url:
-                record = replace(record, url=url)
-            record = _without_nul(record)
-            # Most articles share a handful of (region, zone, source) combinations.
-            memo_key = (record.region, record.zone, record.source, hint)
-            placement = self._placements.get(memo_key)
-            if placement is None:
-                placement = place(record, self.gazetteer, hint)
-                if placement.new_zone is not None:
-                    learned.append(placement.new_zone)
-                    placement = replace(placement, new_zone=None)
-                if len(self._placements) > 50_000:
-                    self._placements.clear()
-                self._placements[memo_key] = placement
+        for where, record in items:
+            try:
+                record = prepare(record, now)
+                placement = self._place(record, hint, learned)
+            except Exception as exc:  # any reason at all: the record stands alone
+                total.rejected += 1
+                on_reject(where, _reason(exc))
+                continue
             batch.append(
-                PlacedArticle(record, placement.region_keys, placement.unresolved, source_name)
+                (where, PlacedArticle(record, placement.region_keys, placement.unresolved,
+                                      source_name))
             )
             if len(batch) >= BATCH:
                 flush()
-        if batch:
+        if batch or learned:
             flush()
         return total
+
+    def _place(self, record: ArticleRecord, hint: str | None, learned: list[Region]) -> Placement:
+        # Most articles share a handful of (region, zone, source) combinations.
+        memo_key = (record.region, record.zone, record.source, hint)
+        placement = self._placements.get(memo_key)
+        if placement is None:
+            placement = place(record, self.gazetteer, hint)
+            if placement.new_zone is not None:
+                learned.append(placement.new_zone)
+                placement = replace(placement, new_zone=None)
+            if len(self._placements) > 50_000:
+                self._placements.clear()
+            self._placements[memo_key] = placement
+        return placement
+
+
+def _reason(exc: Exception) -> str:
+    """One line for the operator; not a traceback (a ``ValueError`` says it all)."""
+    if isinstance(exc, ValueError):
+        text = str(exc)
+    else:
+        text = f"cannot be stored: {type(exc).__name__}: {exc}"
+    return valid_text(" ".join(text.split()) or type(exc).__name__)
+
+
+def _log_reject(where: str, reason: str) -> None:
+    log.warning("%s: %s (skipped)", where, reason)

@@ -7,27 +7,27 @@ flat however many articles there are.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from feeds.db import UTCDateTime, article_regions, articles, create_engine, migrate, zones
-from feeds.models import Article, ArticleRecord, Region, RegionLevel
+from feeds.models import Article, Region, RegionLevel
+from feeds.rows import (
+    PlacedArticle,
+    content_hash,
+    entry_id,
+    insert_articles,
+    insert_links,
+    refusal,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class PlacedArticle:
-    """A record ready to store: canonical URL and resolved regions attached."""
-
-    record: ArticleRecord
-    region_keys: tuple[str, ...]  # the leaf region first, then every region above it
-    unresolved: str | None = None  # the name that could not be placed, if any
-    source_name: str | None = None
+__all__ = ["ArticleStore", "PlacedArticle", "SqlArticleStore", "UpsertCounts", "content_hash",
+           "entry_id", "row_to_article"]
 
 
 @dataclass(slots=True)
@@ -35,11 +35,13 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    rejected: int = 0  # records reported and skipped (see feeds.ingest)
 
     def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.rejected += other.rejected
         return self
 
 
@@ -48,34 +50,6 @@ class RegionCount:
     key: str
     articles: int
     last_published: datetime | None
-
-
-def content_hash(record: ArticleRecord) -> str:
-    """What decides "changed" on re-import: every field a reader could see."""
-    r = record
-    fields = (
-        r.title,
-        r.published.isoformat(),
-        r.source,
-        r.zone,
-        r.region,
-        r.category,
-        r.content,
-        r.summary,
-    )
-    # Unit separators keep ("ab", "c") and ("a", "bc") apart; None differs from "".
-    payload = "\x1f".join("\x00" if f is None else f for f in fields)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def entry_id(url: str, first_seen: datetime) -> str:
-    """A ``tag:`` URI (RFC 4151) minted once per article and never recomputed.
-
-    RFC 4287 §4.2.6 asks that an entry id never change; it is stored with the article,
-    so a later change of URL scheme or date does not move it.
-    """
-    digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:20]
-    return f"tag:zonewire,{first_seen.astimezone(UTC):%Y-%m-%d}:article/{digest}"
 
 
 class ArticleStore(Protocol):
@@ -139,8 +113,22 @@ class SqlArticleStore:
     ) -> UpsertCounts:
         """Insert new URLs, update changed ones, leave identical ones untouched.
 
-        Within one call the last item for a URL wins. One transaction per call.
+        Within one call the last item for a URL wins. One transaction per call: when
+        the database refuses a value, nothing of the call is stored and
+        :class:`~feeds.errors.RecordRefused` says why (the caller may then retry the
+        items one by one); other database errors propagate as they are.
         """
+        try:
+            return self._upsert(items, backfill, now)
+        except Exception as exc:
+            refused = refusal(exc)
+            if refused is None:
+                raise
+            raise refused from exc
+
+    def _upsert(
+        self, items: Sequence[PlacedArticle], backfill: bool, now: datetime
+    ) -> UpsertCounts:
         by_url: dict[str, PlacedArticle] = {}
         for item in items:
             by_url[item.record.url] = item
@@ -170,13 +158,13 @@ class SqlArticleStore:
                     conn.execute(
                         article_regions.delete().where(article_regions.c.article_seq == seq)
                     )
-                    _insert_links(conn, [(seq, k) for k in item.region_keys])
+                    insert_links(conn, [(seq, k) for k in item.region_keys])
                     counts.updated += 1
             if new_rows:
-                _insert_articles(conn, new_rows, now, backfill)
+                insert_articles(conn, new_rows, now, backfill)
                 seqs = self._existing(conn, list(new_regions))
                 links = [(seqs[url][0], key) for url, keys in new_regions.items() for key in keys]
-                _insert_links(conn, links)
+                insert_links(conn, links)
         return counts
 
     @staticmethod
@@ -217,20 +205,33 @@ class SqlArticleStore:
         return found
 
     def save_zones(self, new_zones: Sequence[Region], *, now: datetime) -> None:
+        """Remember zones learned from articles; ones already stored are left alone.
+
+        Two names can share a key (嘉兴港区 and 嘉兴港區 have one pinyin slug): the first
+        stored keeps it, so the insert never violates the key or the unique name.
+        """
         if not new_zones:
             return
         with self.engine.begin() as conn:
-            known = {
-                row[0]
-                for row in conn.execute(
-                    sa.select(zones.c.key).where(zones.c.key.in_([z.key for z in new_zones]))
+            keys: set[str] = set()
+            names: set[str] = set()
+            for key, name in conn.execute(
+                sa.select(zones.c.key, zones.c.name).where(
+                    zones.c.key.in_([z.key for z in new_zones])
+                    | zones.c.name.in_([z.name for z in new_zones])
                 )
-            }
-            rows = [
-                {"key": z.key, "name": z.name, "parent_key": z.parent_key, "first_seen": now}
-                for z in new_zones
-                if z.key not in known
-            ]
+            ):
+                keys.add(key)
+                names.add(name)
+            rows = []
+            for z in new_zones:
+                if z.key in keys or z.name in names:
+                    continue
+                keys.add(z.key)
+                names.add(z.name)
+                rows.append(
+                    {"key": z.key, "name": z.name, "parent_key": z.parent_key, "first_seen": now}
+                )
             if rows:
                 conn.execute(zones.insert(), rows)
 
@@ -355,7 +356,7 @@ class SqlArticleStore:
                 )
             )
             conn.execute(article_regions.delete().where(article_regions.c.article_seq == seq))
-            _insert_links(conn, [(seq, key) for key in region_keys])
+            insert_links(conn, [(seq, key) for key in region_keys])
 
     def zones(self) -> list[Region]:
         with self.engine.connect() as conn:
@@ -370,87 +371,6 @@ class SqlArticleStore:
                 )
                 for row in rows
             ]
-
-
-_INSERT_COLUMNS = (
-    "entry_id",
-    "url",
-    "title",
-    "published",
-    "updated",
-    "ingested_at",
-    "source",
-    "zone",
-    "region",
-    "category",
-    "content",
-    "summary",
-    "content_hash",
-    "backfill",
-    "source_name",
-    "region_key",
-    "unresolved",
-)
-
-
-def _insert_articles(
-    conn: Connection, new: list[tuple[PlacedArticle, str]], now: datetime, backfill: bool
-) -> None:
-    """New articles straight to the driver's executemany.
-
-    An import is mostly this statement, and SQLAlchemy's per-row bind processing
-    cost more than SQLite's own work; the one conversion it did (aware datetimes to
-    naive UTC, as text on SQLite, see :class:`~feeds.db.UTCDateTime`) is done here.
-    """
-    sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-    def stamp(value: datetime) -> Any:
-        naive = value.astimezone(UTC).replace(tzinfo=None)
-        return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
-
-    now_cell = stamp(now)
-    params = []
-    for item, digest in new:
-        r = item.record
-        published = stamp(r.published)
-        params.append(
-            (
-                entry_id(r.url, now),
-                r.url,
-                r.title,
-                published,
-                published,
-                now_cell,
-                r.source,
-                r.zone,
-                r.region,
-                r.category,
-                r.content,
-                r.summary,
-                digest,
-                backfill,
-                item.source_name,
-                item.region_keys[0] if item.region_keys else None,
-                item.unresolved,
-            )
-        )
-    conn.exec_driver_sql(
-        f"INSERT INTO articles ({', '.join(_INSERT_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})",
-        params,
-    )
-
-
-def _insert_links(conn: Connection, links: list[tuple[int, str]]) -> None:
-    """Region links are the bulk of an import (four per article): plain tuples
-    straight to the driver's executemany skip SQLAlchemy's per-row processing."""
-    if not links:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO article_regions (article_seq, region_key) VALUES ({mark}, {mark})", links
-    )
 
 
 def _ordered_keys(leaf: str | None, region_keys: list[str]) -> tuple[str, ...]:

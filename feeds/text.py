@@ -23,9 +23,39 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def xml_safe(text: str) -> str:
     """``text`` without the characters XML 1.0 forbids (they cannot be escaped)."""
     return _XML_ILLEGAL.sub("", text)
+
+
+def _replace_illegal(match: re.Match[str]) -> str:
+    return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else ""
+
+
+def valid_text(text: str) -> str:
+    """``text`` made storable and publishable, before it is hashed or stored.
+
+    A lone surrogate (valid in JSON and in a Python ``str``, but not Unicode: UTF-8
+    cannot encode it) becomes U+FFFD, so a reader sees that something was there;
+    the other characters XML 1.0 forbids (NUL and C0 controls, U+FFFE, U+FFFF) are
+    dropped: PostgreSQL refuses NUL and no feed can carry them (issue 10).
+    """
+    if _XML_ILLEGAL.search(text) is None:  # the usual case: nothing to copy
+        return text
+    return _XML_ILLEGAL.sub(_replace_illegal, text)
+
+
+def lone_surrogate(text: str) -> int | None:
+    """The index of the first lone surrogate in ``text``, or ``None``.
+
+    ``json.loads`` joins escaped surrogate pairs into one character, so any
+    surrogate left in a decoded string has no partner.
+    """
+    match = _SURROGATE.search(text)
+    return None if match is None else match.start()
 
 
 def html_to_text(markup: str, *, sanitized: bool = False) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from feeds.dates import parse_date
 from feeds.errors import ImportLineError
 from feeds.models import ArticleRecord
+from feeds.text import lone_surrogate
 from feeds.urls import InvalidURL, canonical_url
 
 FIELDS = ("url", "title", "published", "source", "zone", "region", "category", "content", "summary")
@@ -16,14 +17,29 @@ REQUIRED = ("url", "title", "published")
 
 
 def parse_line(text: str, line: int) -> ArticleRecord:
-    """One JSONL line to a record, or :class:`ImportLineError` saying what to fix."""
+    """One JSONL line to a record, or :class:`ImportLineError` saying what to fix.
+
+    Nothing else escapes: JSON that Python cannot hold (a number of thousands of
+    digits, nesting thousands deep) and text that is not Unicode (a lone
+    surrogate such as ``\\ud800``) are bad lines like any other (issue 10).
+    """
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportLineError(line, f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise ImportLineError(
+            line, "JSON nested too deeply: an article is one flat object of strings"
+        ) from None
+    except ValueError as exc:  # a number past int's digit limit, and the like
+        raise ImportLineError(
+            line, f"not usable JSON: {_first_sentence(exc)} (every field takes a string)"
+        ) from None
     if not isinstance(data, dict):
         raise ImportLineError(line, f"expected a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - set(FIELDS))
+    if any(lone_surrogate(key) is not None for key in unknown):
+        raise ImportLineError(line, "a key is not valid Unicode (a lone surrogate)")
     if unknown:
         raise ImportLineError(
             line, f"unknown key {', '.join(map(repr, unknown))} (allowed: {', '.join(FIELDS)})"
@@ -35,6 +51,13 @@ def parse_line(text: str, line: int) -> ArticleRecord:
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise ImportLineError(line, f"{key!r} must be a string, got {type(value).__name__}")
+        if value is not None and (at := lone_surrogate(value)) is not None:
+            raise ImportLineError(
+                line,
+                f"{key!r} is not valid Unicode: a lone surrogate \\u{ord(value[at]):04x} at "
+                f"character {at + 1} (the tool that wrote the file split a character; "
+                "fix it there)",
+            )
     if not (data.get("zone") or "").strip() and not (data.get("region") or "").strip():
         raise ImportLineError(line, "needs at least one of 'zone' or 'region'")
     try:
@@ -61,6 +84,11 @@ def parse_line(text: str, line: int) -> ArticleRecord:
     )
 
 
+def _first_sentence(exc: Exception) -> str:
+    text = str(exc).split(";")[0].strip()
+    return text or type(exc).__name__
+
+
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None
@@ -74,15 +102,21 @@ def read_records(
     """Stream records from lines; bad lines go to ``errors`` and are skipped.
 
     Blank lines are allowed and ignored. A UTF-8 BOM on the first line is dropped.
+    Whatever goes wrong with one line is that line's error, never the import's.
     """
     for number, raw in enumerate(lines, start=1):
         text = raw.lstrip("\ufeff") if number == 1 else raw
         if not text.strip():
             continue
         try:
-            yield number, parse_line(text, number)
+            record = parse_line(text, number)
         except ImportLineError as exc:
             errors.append(exc)
+            continue
+        except Exception as exc:  # a case parse_line missed must not stop the import
+            errors.append(ImportLineError(number, f"cannot be read: {type(exc).__name__}: {exc}"))
+            continue
+        yield number, record
 
 
 def record_to_json(record: ArticleRecord) -> str:

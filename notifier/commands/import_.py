@@ -1,4 +1,9 @@
-"""`zonewire import FILE.jsonl [--backfill]`: bulk-load articles (SPEC §5)."""
+"""`zonewire import FILE.jsonl [--backfill]`: bulk-load articles (SPEC §5).
+
+Every line stands alone: a line that cannot be stored for any reason is reported as
+``FILE:LINE: message`` and skipped, every other line is stored, and the import never
+stops at a bad line (exit status 1 when any was rejected).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from feeds.ingest import Ingestor
 from feeds.models import ArticleRecord
 from feeds.sources.jsonl import read_records
 from feeds.store import UpsertCounts
+from feeds.text import valid_text
 from notifier.app import App
 from notifier.errors import UsageError
 from notifier.progress import Progress
@@ -55,28 +61,32 @@ def run(args: argparse.Namespace, app: App) -> int:
     progress = Progress(f"importing {label}")
     seen = 0
 
-    def records() -> Iterator[ArticleRecord]:
+    def records() -> Iterator[tuple[int, ArticleRecord]]:
         nonlocal seen
         with _open(args.file) as stream:
-            for _number, record in read_records(_lines(stream, errors), errors):
+            for number, record in read_records(_lines(stream, errors), errors):
                 seen += 1
-                yield record
+                yield number, record
 
     def on_batch(_: UpsertCounts) -> None:
         progress.update(f"{seen} articles, {len(errors)} rejected")
 
+    def on_reject(line: int, reason: str) -> None:
+        errors.append(ImportLineError(line, reason))
+
     ingestor = Ingestor(app.store, app.gazetteer)
-    counts = ingestor.add(
+    counts = ingestor.add_located(
         records(),
         now=datetime.now(UTC),
         source_name="import",
         backfill=args.backfill,
         on_batch=on_batch,
+        on_reject=on_reject,
     )
     progress.done()
     errors.sort(key=lambda e: e.line)
     for error in errors:
-        print(f"{label}:{error.line}: {error.reason}", file=sys.stderr)
+        print(f"{label}:{error.line}: {valid_text(error.reason)}", file=sys.stderr)
     print(
         f"imported {label}: {counts.inserted} inserted, {counts.updated} updated, "
         f"{counts.unchanged} unchanged, {len(errors)} rejected"
