@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from feeds.models import CrawlPolicy, FeedSource, PortalSource, Source
 from notifier import yamlpos
 from notifier.errors import ConfigError
+from notifier.tokens import key_problem
 
 DEFAULT_CONFIG = Path("config/zonewire.yaml")
 
@@ -98,6 +99,9 @@ class EmailSettings(_Model):
 class ServeSettings(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    #: Prometheus ``/metrics`` listens here, never on the public port; null turns it off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=9108, ge=0, le=65535)
 
 
 class RetrySettings(_Model):
@@ -297,6 +301,9 @@ def settings_from_document(
         settings = Settings.model_validate(expanded)
     except ValidationError as exc:
         problems += yamlpos.pydantic_problems(doc, exc.errors(), Settings, data=expanded)
+    if settings is not None and settings.secret_key is not None:
+        if why := key_problem(settings.secret_key):
+            problems.append(doc.problem(("secret_key",), f"'secret_key': {why}"))
     if problems or settings is None:
         raise problems_error(problems, doc.file)
     return settings

@@ -8,13 +8,15 @@ survives quoted-printable and query strings untouched.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
-from notifier.errors import NotifierError
+from notifier.errors import ConfigError, NotifierError
 
 
 class TokenError(NotifierError, ValueError):
@@ -29,31 +31,90 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+#: HMAC-SHA256 wants a key of at least its output size (RFC 2104 §3); a shorter
+#: one, and above all an empty one, lets anyone forge unsubscribe links.
+MIN_KEY_BYTES = 32
+MAKE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+class SecretKeyError(ConfigError):
+    """The signing key is missing, empty or too short (message says how to fix it)."""
+
+
+def key_problem(key: bytes | str) -> str | None:
+    """Why ``key`` cannot sign links, or ``None`` if it can."""
+    size = len((key.encode("utf-8") if isinstance(key, str) else key).strip())
+    if size >= MIN_KEY_BYTES:
+        return None
+    what = "empty" if size == 0 else f"too short ({size} bytes)"
+    return (
+        f"{what}: a signing key needs at least {MIN_KEY_BYTES} bytes, or anyone can forge "
+        f"unsubscribe links; make one with {MAKE_KEY}"
+    )
+
+
 def load_secret(configured: str | None, var_dir: Path = Path("var")) -> bytes:
-    """``secret_key`` from the config, else one generated once and kept in ``var/secret_key``."""
-    if configured:
+    """``secret_key`` from the config, else one generated once and kept in ``var/secret_key``.
+
+    An empty or short key is refused, never used: the config's own (``check`` also
+    reports it) and the kept file's (left empty by a crash, or edited by hand).
+    """
+    if configured is not None:
+        if problem := key_problem(configured):
+            raise SecretKeyError(f"secret_key: {problem}")
         return configured.encode("utf-8")
     path = var_dir / "secret_key"
+    if not path.exists():
+        _generate(path)
+    return read_key_file(path)
+
+
+def read_key_file(path: Path) -> bytes:
+    """The key kept in ``path``; :class:`SecretKeyError` when it cannot sign."""
     try:
-        return path.read_text(encoding="ascii").strip().encode("ascii")
-    except FileNotFoundError:
-        pass
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    # O_EXCL: when two processes race, the first one's key wins and both use it.
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise SecretKeyError(f"{path}: cannot read the signing key: {exc.strerror}") from None
+    if problem := key_problem(key):
+        raise SecretKeyError(
+            f"{path}: {problem.split(';')[0]}; delete {path} and a new key is made "
+            "(links in digests already sent stop working), or set secret_key"
+        )
+    return key
+
+
+def _generate(path: Path) -> None:
+    """Write a new random key to ``path`` atomically, readable by the owner only.
+
+    The key is complete in a temporary file before it gets its name, so a crash
+    leaves either no key or a whole one. ``os.link`` fails when the name exists:
+    if two processes race, the first key stays and both read it back.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(MIN_KEY_BYTES)  # 32 random bytes as 43 URL-safe characters
+    fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip().encode("ascii")
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key + "\n")
-    return key.encode("ascii")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 class Signer:
     """Makes and checks unsubscribe tokens with one key."""
 
     def __init__(self, key: bytes) -> None:
+        if not key.strip():  # load_secret also refuses short keys; empty is never a key
+            raise SecretKeyError(f"empty signing key: make one with {MAKE_KEY}")
         self._key = hashlib.sha256(b"zonewire-unsubscribe\x00" + key).digest()
 
     def _mac(self, payload: bytes) -> bytes:

@@ -21,6 +21,7 @@ from notifier.errors import ConfigError
 from notifier.models import Subscriptions
 from notifier.reload import load_subscriptions_for
 from notifier.subscriptions import resolve_region
+from notifier.tokens import SecretKeyError, read_key_file
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,11 @@ def run(args: argparse.Namespace, app: App) -> int:
     except ConfigError as exc:
         problems += exc.problems
         subscriptions = None
+    if app.settings.secret_key is None and (kept := Path("var/secret_key")).exists():
+        try:
+            read_key_file(kept)  # the generated key; a configured one was checked on load
+        except SecretKeyError as exc:
+            problems.append(str(exc))
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)

@@ -50,9 +50,9 @@ def test_values_durations_and_env(tmp_path: Path):
         "email: {from: 'news <n@example.org>', smtp: {password: 'p-${PW}'}}\n"
         "delivery: {retry: {initial: 45s, max: 2h}}\n"
     ))
-    settings = load_settings(path, {"ZW_SECRET": "s3", "PW": "xyz"})
+    settings = load_settings(path, {"ZW_SECRET": "s3" * 16, "PW": "xyz"})
     assert settings.notify_max_age == timedelta(days=3)
-    assert settings.secret_key == "s3"
+    assert settings.secret_key == "s3" * 16
     assert settings.email.from_ == "news <n@example.org>"
     assert settings.email.smtp.password == "p-xyz"
     assert settings.delivery.retry.initial == timedelta(seconds=45)
@@ -120,7 +120,7 @@ def test_secret_key_from_an_unset_variable_means_generated(tmp_path: Path):
     # SPEC §3: secret_key: "${ZONEWIRE_SECRET}" -- unset: generated once, kept in var/
     path = write(tmp_path, 'secret_key: "${ZONEWIRE_SECRET}"\n')
     assert load_settings(path, {}).secret_key is None
-    assert load_settings(path, {"ZONEWIRE_SECRET": "k"}).secret_key == "k"
+    assert load_settings(path, {"ZONEWIRE_SECRET": "k" * 32}).secret_key == "k" * 32
 
 
 def test_the_repository_example_is_valid():
