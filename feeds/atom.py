@@ -187,6 +187,9 @@ def feed_info(region: Region | None, label: str | None = None) -> FeedInfo:
     return FeedInfo(region.key, f"{label or region.name} 开发区新闻", f"{kind}:{region.name}")
 
 
+_Parts = tuple[str, str, str, str, list[dict[str, str]], str, str]
+
+
 class AtomRenderer:
     """Renders feeds, building each article's entry once however many feeds hold it.
 
@@ -199,11 +202,18 @@ class AtomRenderer:
     names for the categories. Call :meth:`forget` between batches to bound memory.
     """
 
-    def __init__(self, base_url: str, names: Mapping[str, str] | Callable[[str], str | None]):
+    def __init__(
+        self,
+        base_url: str,
+        names: Mapping[str, str] | Callable[[str], str | None],
+        hubs: Sequence[str] = (),
+    ):
         self.base_url = base_url.rstrip("/") + "/"
+        self.hubs = tuple(hubs)
         self._name: Callable[[str], str | None] = names.get if isinstance(names, Mapping) else names
         self._labels: dict[str, str] = {}
         self._entries: dict[tuple[int, str, datetime], bytes] = {}
+        self._parts: dict[tuple[int, str, datetime], _Parts] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -214,6 +224,7 @@ class AtomRenderer:
 
     def forget(self) -> None:
         self._entries.clear()
+        self._parts.clear()
 
     def _label(self, key: str) -> str:
         label = self._labels.get(key)
@@ -223,7 +234,7 @@ class AtomRenderer:
 
     def feed_entry(self, article: Article) -> FeedEntry:
         """The article as a feedgen entry: the reference shape of :meth:`entry`."""
-        ident, title, url, source, categories, content, summary = self._parts(article)
+        ident, title, url, source, categories, content, summary = self.parts(article)
         fe = FeedEntry()
         fe.id(ident)
         fe.title(title)
@@ -240,8 +251,17 @@ class AtomRenderer:
             fe.summary(summary, type="text")
         return fe
 
-    def _parts(self, article: Article) -> tuple[str, str, str, str, list[dict[str, str]], str, str]:
-        """Every entry field, cleaned once: title, source, content, summary, categories."""
+    def parts(self, article: Article) -> _Parts:
+        """Every entry field, cleaned once: id, title, url, source, categories,
+        content, summary (the JSON Feed and the region pages show the same, so
+        they are kept until :meth:`forget`)."""
+        cache_key = (article.seq, article.content_hash, article.updated)
+        found = self._parts.get(cache_key)
+        if found is None:
+            found = self._parts[cache_key] = self._clean(article)
+        return found
+
+    def _clean(self, article: Article) -> _Parts:
         source = one_line(article.source) if article.source else ""
         scheme = self.base_url + "feeds/"
         categories = [
@@ -275,7 +295,7 @@ class AtomRenderer:
         found = self._entries.get(cache_key)
         if found is not None:
             return found
-        ident, title, url, source, categories, content, summary = self._parts(article)
+        ident, title, url, source, categories, content, summary = self.parts(article)
         lines = [
             "  <entry>",
             f"    <id>{_text(ident)}</id>",
@@ -313,6 +333,9 @@ class AtomRenderer:
         fg.generator(GENERATOR[0], version=GENERATOR[1], uri=GENERATOR[2])
         fg.link(href=feed_url(self.base_url, feed.key), rel="self", type="application/atom+xml")
         fg.link(href=self.base_url, rel="alternate", type="text/html")
+        for hub in self.hubs:
+            # WebSub §4: subscribers find the hub in the feed itself.
+            fg.link(href=hub, rel="hub")
         fg.updated(updated.astimezone(CHINA_TZ))
         return fg
 

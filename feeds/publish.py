@@ -16,12 +16,9 @@ feed (and still writes only what differs).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,15 +26,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.engine import Connection
 
 from feeds.atom import ALL_KEY, AtomRenderer, feed_info, feed_path
 from feeds.db import UTCDateTime, article_regions, articles, metadata
-from feeds.models import CHINA_TZ, Article, Region, RegionLevel
+from feeds.files import remove, site_exists, write_if_changed
+from feeds.jsonfeed import JsonFeedRenderer, json_path, old_items
+from feeds.models import Article
 from feeds.regions import Gazetteer
+from feeds.site import render_site
 from feeds.store import ArticleStore, row_to_article
-from feeds.text import xml_safe
+
+__all__ = ["BuildReport", "LastBuild", "build_feeds", "last_build", "write_if_changed"]
 
 #: Bumped whenever rendering changes in a way the fingerprints cannot see, so the
 #: next incremental build re-renders everything once.
@@ -84,8 +84,18 @@ class BuildReport:
     skipped_regions: list[str] = field(default_factory=list)  # keys the gazetteer lacks
 
     @property
+    def changed_feeds(self) -> list[str]:
+        """The feed documents written (Atom and JSON, archives aside): what WebSub
+        hubs hear about."""
+        return [p for p in self.written if p.startswith("feeds/") and p.count("/") == 1]
+
+    @property
+    def feeds_written(self) -> int:
+        return sum(1 for p in self.changed_feeds if p.endswith(".atom"))
+
+    @property
     def unchanged(self) -> int:
-        return self.looked_at - sum(1 for p in self.written if p.startswith("feeds/"))
+        return self.looked_at - self.feeds_written
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +145,13 @@ def build_feeds(
     all: bool = False,
     *,
     now: datetime | None = None,
+    hubs: Sequence[str] = (),
 ) -> BuildReport:
-    """Bring ``output_dir`` up to date with the store; see the module docstring."""
+    """Bring ``output_dir`` up to date with the store; see the module docstring.
+
+    ``hubs``: WebSub hubs every feed names (``<link rel="hub">``); pinging them is
+    :mod:`feeds.websub`'s job, with :attr:`BuildReport.changed_feeds`.
+    """
     out = Path(output_dir)
     (out / "feeds").mkdir(parents=True, exist_ok=True)
     base_url = base_url.rstrip("/") + "/"
@@ -147,7 +162,7 @@ def build_feeds(
         or previous is None
         or previous.base_url != base_url
         or previous.entries != entries
-        or _state_version(store) != RENDER_VERSION
+        or _state_version(store) != _version(hubs)
     )
     report = BuildReport(out, full)
     with engine.connect() as conn:
@@ -177,7 +192,8 @@ def build_feeds(
     plans = [p for p in plans if _known(p.key, gazetteer, report)]
     report.looked_at = len(plans)
 
-    renderer = AtomRenderer(base_url, _names(gazetteer))
+    renderer = AtomRenderer(base_url, _names(gazetteer), hubs)
+    jsons = JsonFeedRenderer(renderer, hubs)
     results: dict[str, _Plan] = {}
     to_render = []
     for plan in plans:
@@ -187,6 +203,7 @@ def build_feeds(
             and old is not None
             and old.fingerprint == plan.fingerprint
             and (out / feed_path(plan.key)).exists()
+            and (out / json_path(plan.key)).exists()
         ):
             # Same entries as last time: only the count may have moved.
             plan.last_published = old.last_published
@@ -200,38 +217,39 @@ def build_feeds(
             arts = [by_seq[s] for s in plan.seqs if s in by_seq]
             if not full:
                 # Entries of unchanged articles are reused from the feed on disk.
-                _reuse_entries(renderer, out / feed_path(plan.key), arts, fresh)
+                _reuse_entries(renderer, jsons, out, plan.key, arts, fresh)
             plan.fingerprint = plan.fingerprint or _fingerprint(
                 (a.seq, a.content_hash, a.updated) for a in arts
             )
             plan.last_published = max((a.published for a in arts), default=None)
-            path = feed_path(plan.key)
             region = None if plan.key == ALL_KEY else gazetteer.get(plan.key)
             label = gazetteer.label(region) if region is not None else None
-            data = renderer.render(feed_info(region, label), arts)
-            if write_if_changed(out / path, data):
-                report.written.append(path)
+            info = feed_info(region, label)
+            # Both documents of a feed from the same entries, each written atomically.
+            for path, render in ((feed_path(plan.key), renderer), (json_path(plan.key), jsons)):
+                if write_if_changed(out / path, render.render(info, arts)):
+                    report.written.append(path)
             results[plan.key] = plan
         if len(renderer) > BATCH_ARTICLES:
             renderer.forget()
+            jsons.forget()
 
     gone = [p.key for p in plans if p.count == 0 and p.key != ALL_KEY]
     if full:
         gone += [key for key in state if key not in results and not key.startswith("~")]
     for key in gone:
         results.pop(key, None)
-        stale = out / feed_path(key)
-        if stale.exists():
-            stale.unlink()
-            report.removed.append(feed_path(key))
+        for path in (feed_path(key), json_path(key)):
+            if remove(out / path):
+                report.removed.append(path)
 
     with engine.begin() as conn:
-        _save_state(conn, results, gone, full)
+        _save_state(conn, results, gone, full, _version(hubs))
         rows = conn.execute(
             sa.select(feed_state.c.key, feed_state.c.articles, feed_state.c.last_published)
         ).all()
         report.feeds = sum(1 for row in rows if not row[0].startswith("~"))
-        if plans or report.removed or full or not _site_exists(out):
+        if plans or report.removed or full or not site_exists(out):
             # The OPML lists feeds, not counts: same set of feeds, same OPML.
             same_feeds = {r[0] for r in rows} == set(state) and (out / "feeds.opml").exists()
             pages = ("index.html",) if same_feeds and not full else ("index.html", "feeds.opml")
@@ -399,13 +417,19 @@ _ENTRY = re.compile(rb"^  <entry>\n    <id>([^<]*)</id>\n.*?^  </entry>\n", re.M
 
 
 def _reuse_entries(
-    renderer: AtomRenderer, path: Path, arts: Sequence[Article], fresh: set[int]
+    renderer: AtomRenderer,
+    jsons: JsonFeedRenderer,
+    out: Path,
+    key: str,
+    arts: Sequence[Article],
+    fresh: set[int],
 ) -> None:
-    """Seed the renderer with entries from the feed's current file, for articles that
-    did not change since it was written (same base URL and settings: an incremental
-    build). Our own output, so entries are found by their fixed indentation."""
+    """Seed the renderers with entries from the feed's current files, for articles
+    that did not change since they were written (same base URL and settings: an
+    incremental build). Our own output, so entries are found by their fixed layout."""
     try:
-        data = path.read_bytes()
+        data = (out / feed_path(key)).read_bytes()
+        items = old_items((out / json_path(key)).read_bytes())
     except FileNotFoundError:
         return
     old: dict[bytes, bytes] = {}
@@ -417,6 +441,9 @@ def _reuse_entries(
             found = old.get(html.escape(article.id, quote=False).encode("utf-8"))
             if found is not None:
                 renderer.seed(article, found)
+            item = items.get(article.id)
+            if item is not None:
+                jsons.seed(article, item)
 
 
 def _seq_list(text: str) -> list[int]:
@@ -508,7 +535,16 @@ def _state_version(store: ArticleStore) -> str | None:
     return None if value is None else str(value)
 
 
-def _save_state(conn: Connection, plans: dict[str, _Plan], gone: list[str], full: bool) -> None:
+def _version(hubs: Sequence[str]) -> str:
+    """The render version with the hub list: new hubs re-render every feed once."""
+    if not hubs:
+        return RENDER_VERSION
+    return RENDER_VERSION + ":" + hashlib.sha256("\n".join(hubs).encode()).hexdigest()[:16]
+
+
+def _save_state(
+    conn: Connection, plans: dict[str, _Plan], gone: list[str], full: bool, version: str
+) -> None:
     if full:
         conn.execute(sa.delete(feed_state))
     else:
@@ -531,7 +567,7 @@ def _save_state(conn: Connection, plans: dict[str, _Plan], gone: list[str], full
         rows.append(
             {
                 "key": "~version",
-                "fingerprint": RENDER_VERSION,
+                "fingerprint": version,
                 "entries": "",
                 "articles": 0,
                 "last_published": None,
@@ -539,138 +575,3 @@ def _save_state(conn: Connection, plans: dict[str, _Plan], gone: list[str], full
         )
     if rows:
         conn.execute(sa.insert(feed_state), rows)
-
-
-# -- files ------------------------------------------------------------------------------
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Atomically replace ``path`` with ``data`` unless it already holds exactly that.
-
-    Returns whether the file was written. The temporary file lives in the same
-    directory so ``os.replace`` is a rename on one filesystem (atomic on POSIX).
-    """
-    try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must read it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
-
-
-def _site_exists(out: Path) -> bool:
-    return (out / "index.html").exists() and (out / "feeds.opml").exists()
-
-
-# -- index.html and feeds.opml ----------------------------------------------------------
-
-
-@dataclass(slots=True)
-class SiteNode:
-    """A region with a feed, as the index and the OPML list it."""
-
-    key: str
-    name: str
-    level: str
-    articles: int
-    last: str  # last publication date, YYYY-MM-DD (Beijing time), or ""
-    path: str  # feeds/{key}.atom
-    children: list[SiteNode] = field(default_factory=list)
-
-
-_LEVEL_NAMES = {
-    RegionLevel.PROVINCE.value: "省级",
-    RegionLevel.CITY.value: "市",
-    RegionLevel.DISTRICT.value: "区县",
-    RegionLevel.ZONE.value: "开发区",
-}
-
-
-@functools.cache
-def _environment() -> Environment:
-    """Built and its templates compiled once per process (a worker builds often)."""
-    env = Environment(
-        loader=PackageLoader("feeds", "templates"),
-        autoescape=select_autoescape(["html", "opml", "j2"], default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["xmlsafe"] = xml_safe
-    env.globals["level_names"] = _LEVEL_NAMES
-    return env
-
-
-def site_tree(
-    rows: Iterable[Sequence[Any]], gazetteer: Gazetteer
-) -> tuple[SiteNode | None, list[SiteNode]]:
-    """``(all, provinces)``: the feeds as a tree, divisions by adcode, zones by name."""
-    nodes: dict[str, SiteNode] = {}
-    regions: dict[str, Region] = {}
-    everything: SiteNode | None = None
-    for key, count, last in rows:
-        if key.startswith("~"):
-            continue
-        day = last.astimezone(CHINA_TZ).strftime("%Y-%m-%d") if last is not None else ""
-        if key == ALL_KEY:
-            everything = SiteNode(key, "全部地区", "all", count, day, feed_path(key))
-            continue
-        region = gazetteer.find(key)
-        if region is None:
-            continue
-        regions[key] = region
-        name = xml_safe(region.name)
-        nodes[key] = SiteNode(key, name, region.level.value, count, day, feed_path(key))
-    roots: list[SiteNode] = []
-    for key, node in nodes.items():
-        parent = regions[key].parent_key
-        (nodes[parent].children if parent in nodes else roots).append(node)
-
-    def order(node: SiteNode) -> tuple[bool, str]:
-        zone = regions[node.key].is_zone
-        return (zone, node.name if zone else node.key)
-
-    def sort(items: list[SiteNode]) -> None:
-        items.sort(key=order)
-        for item in items:
-            sort(item.children)
-
-    sort(roots)
-    return everything, roots
-
-
-def render_site(
-    rows: Iterable[Sequence[Any]],
-    gazetteer: Gazetteer,
-    base_url: str,
-    pages: Sequence[str] = ("index.html", "feeds.opml"),
-) -> dict[str, bytes]:
-    """``index.html`` and ``feeds.opml`` from the feed state rows (key, count, last)."""
-    everything, roots = site_tree(rows, gazetteer)
-    latest = max((n.last for n in roots if n.last), default="")
-    if everything is not None and everything.last:
-        latest = everything.last
-    # Flat (depth, node) rows under each province: thousands of regions render in a
-    # plain loop, far cheaper than a recursive template macro.
-    groups = [(root, list(_descendants(root.children, 1))) for root in roots]
-    env = _environment()
-    context = {"all": everything, "groups": groups, "latest": latest, "base_url": base_url}
-    return {
-        name: env.get_template(f"{name}.j2").render(**context).encode("utf-8") for name in pages
-    }
-
-
-def _descendants(nodes: list[SiteNode], depth: int) -> Iterator[tuple[int, SiteNode]]:
-    for node in nodes:
-        yield depth, node
-        yield from _descendants(node.children, depth + 1)

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, app: App) -> int:
         settings.feeds.entries,
         all=args.all,
     )
-    written_feeds = sum(1 for p in report.written if p.startswith("feeds/"))
+    written_feeds = report.feeds_written
     pages = [p for p in report.written if not p.startswith("feeds/")]
     kind = "full build" if report.full else "incremental build"
     print(
