@@ -5,16 +5,21 @@ the right ``Content-Type`` (``application/atom+xml; charset=utf-8``), validators
 (``ETag`` and ``Last-Modified``) so polling readers get ``304 Not Modified`` instead of
 the whole feed, and gzip. Starlette gives routing and gzip; the conditional logic is
 written out here so the answers do not depend on a static-files helper's defaults.
-The notifier adds its own routes (unsubscribe, metrics) through ``extra_routes``.
+The notifier adds its own routes (unsubscribe) through ``extra_routes``;
+:mod:`feeds.httpguard` adds what every answer needs (bad paths, body caps, headers).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from stat import S_ISREG
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,6 +28,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from feeds.httpguard import MAX_BODY_BYTES, GuardMiddleware, html_csp
+
+JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
 TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
@@ -61,33 +69,106 @@ def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
     return False
 
 
-def create_app(output_dir: Path | str, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """A Starlette app serving ``output_dir``; ``/`` is ``index.html``."""
-    root = Path(output_dir).resolve()
+#: Where the output directory is: a fixed path, or a callable returning the one in
+#: force now (``zonewire run`` follows configuration reloads this way).
+OutputDir = Path | str | Callable[[], Path]
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A file to serve, as read in a worker thread."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    body: bytes
+
+
+def _lookup(root: Path, name: str, read: bool) -> _Found | None:
+    """The file ``name`` under ``root`` (blocking: runs in a thread), or None.
+
+    Only files inside the output directory, and no dot-files (temporary files of a
+    build in progress start with a dot). A name the filesystem refuses (too long,
+    not encodable) is simply not there.
+    """
+    try:
+        path = (root / name).resolve()
+        if path.is_dir():
+            path = path / "index.html"
+        if not path.is_relative_to(root) or any(
+            part.startswith(".") for part in path.relative_to(root).parts
+        ):
+            return None
+        with path.open("rb") as handle:
+            stat = os.fstat(handle.fileno())
+            if not S_ISREG(stat.st_mode):
+                return None
+            body = handle.read() if read else b""
+    except (OSError, ValueError):
+        return None
+    return _Found(path, stat.st_size, stat.st_mtime_ns, body)
+
+
+class _Roots:
+    """Resolves the output directory once per configured value, not per request."""
+
+    def __init__(self, output_dir: OutputDir) -> None:
+        self._source = output_dir
+        self._resolved: tuple[Path, Path] | None = None
+
+    def __call__(self) -> Path:
+        source = self._source
+        current = Path(source() if callable(source) else source)
+        cached = self._resolved
+        if cached is None or cached[0] != current:
+            cached = (current, current.resolve())
+            self._resolved = cached
+        return cached[1]
+
+
+class _CspCache:
+    """The CSP of an HTML file, computed once per version (its ETag)."""
+
+    def __init__(self) -> None:
+        self._by_etag: dict[str, str] = {}
+
+    def __call__(self, etag: str, body: bytes) -> str:
+        found = self._by_etag.get(etag)
+        if found is None:
+            if len(self._by_etag) > 256:
+                self._by_etag.clear()
+            found = self._by_etag[etag] = html_csp(body)
+        return found
+
+
+def create_app(
+    output_dir: OutputDir,
+    extra_routes: Sequence[BaseRoute] = (),
+    max_body: int = MAX_BODY_BYTES,
+) -> Starlette:
+    """A Starlette app serving ``output_dir``; ``/`` is ``index.html``.
+
+    File lookups and reads run in a worker thread, so a slow disk never stalls the
+    event loop that also serves the other requests.
+    """
+    roots = _Roots(output_dir)
+    csp = _CspCache()
 
     async def healthz(request: Request) -> Response:
-        ok = (root / "index.html").is_file()
+        # No paths in the answer: it is public, and an operator knows where it is.
+        ok = await asyncio.to_thread(lambda: (roots() / "index.html").is_file())
         return JSONResponse(
-            {"status": "ok" if ok else "no index yet", "output_dir": str(root)},
-            status_code=200 if ok else 503,
+            {"status": "ok" if ok else "no index yet"}, status_code=200 if ok else 503
         )
 
     async def static(request: Request) -> Response:
         name = request.path_params.get("path", "") or "index.html"
-        path = (root / name).resolve()
-        if path.is_dir():
-            path = path / "index.html"
-        # Only files inside the output directory, and no dot-files (temporary files
-        # of a build in progress start with a dot).
-        if (
-            not path.is_relative_to(root)
-            or any(part.startswith(".") for part in path.relative_to(root).parts)
-            or not path.is_file()
-        ):
+        head = request.method == "HEAD"
+        found = await asyncio.to_thread(lambda: _lookup(roots(), name, not head))
+        if found is None:
             return PlainTextResponse("not found\n", status_code=404)
-        stat = path.stat()
-        etag = _etag(path, stat.st_size, stat.st_mtime_ns)
-        modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
+        etag = _etag(found.path, found.size, found.mtime_ns)
+        modified = datetime.fromtimestamp(found.mtime_ns // 1_000_000_000, UTC)
         headers = {
             "ETag": etag,
             "Last-Modified": format_datetime(modified, usegmt=True),
@@ -96,10 +177,13 @@ def create_app(output_dir: Path | str, extra_routes: Sequence[BaseRoute] = ()) -
         }
         if _not_modified(request, etag, modified):
             return Response(status_code=304, headers=headers)
-        media = TYPES.get(path.suffix, "application/octet-stream")
-        body = b"" if request.method == "HEAD" else path.read_bytes()
-        headers["Content-Length"] = str(stat.st_size)
-        return Response(body, headers=headers, media_type=media)
+        media = TYPES.get(found.path.suffix, "application/octet-stream")
+        if found.path.suffix == ".json" and name.startswith("feeds/"):
+            media = JSON_FEED_TYPE  # JSON Feed 1.1 beside each Atom feed
+        if found.path.suffix == ".html" and not head:
+            headers["Content-Security-Policy"] = csp(etag, found.body)
+        headers["Content-Length"] = str(found.size if head else len(found.body))
+        return Response(found.body, headers=headers, media_type=media)
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
@@ -107,4 +191,12 @@ def create_app(output_dir: Path | str, extra_routes: Sequence[BaseRoute] = ()) -
         Route("/", static, methods=["GET", "HEAD"]),
         Route("/{path:path}", static, methods=["GET", "HEAD"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=500)])
+    return Starlette(
+        routes=routes,
+        middleware=[
+            # Outermost: bad paths and big bodies never get further; every answer
+            # (gzip's included) gets the security headers and one Vary.
+            Middleware(GuardMiddleware, max_body=max_body),
+            Middleware(GZipMiddleware, minimum_size=500),
+        ],
+    )

@@ -5,9 +5,11 @@ The CLI builds one :class:`App`; the worker and tests may build their own.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds.ingest import load_zones
 from feeds.regions import Gazetteer, apply_aliases
@@ -15,12 +17,17 @@ from feeds.store import SqlArticleStore
 from notifier.config import Settings, config_path, load_settings
 from notifier.errors import ConfigError
 
+if TYPE_CHECKING:
+    from notifier.tokens import Signer
+
 
 @dataclass
 class App:
     settings: Settings
     config_file: Path | None = None
     _closers: list[SqlArticleStore] = field(default_factory=list)
+    _signers: dict[str | None, Signer] = field(default_factory=dict)
+    _signers_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def from_config(cls, path: str | None) -> App:
@@ -45,6 +52,20 @@ class App:
                 + "\n(zonewire check shows where)"
             )
         return gazetteer
+
+    def signer(self, settings: Settings | None = None) -> Signer:
+        """The token signer for ``settings`` (default: this app's), one per key.
+
+        The worker and the HTTP side both ask here with the settings in force, so
+        a reloaded ``secret_key`` signs new links and checks them alike.
+        """
+        from notifier.tokens import Signer, load_secret
+
+        configured = (settings or self.settings).secret_key
+        with self._signers_lock:
+            if configured not in self._signers:
+                self._signers[configured] = Signer(load_secret(configured))
+            return self._signers[configured]
 
     def place_unresolved(self) -> int:
         """Place stored articles that had no region, now that more is known; say so."""

@@ -3,13 +3,18 @@
 Counters (articles ingested, pages failed, feeds written, delivery outcomes) exist
 only in a running worker. Gauges read from the store at scrape time (articles,
 unresolved articles, digests by status) are there for ``zonewire serve`` too, so a
-store can be watched whichever process serves it. A registry per process (not the
+store can be watched whichever process serves it; they are cached for a few seconds
+(see :class:`StoreCollector`). ``/metrics`` is served on its own listener
+(``serve.metrics_host``/``serve.metrics_port``, loopback by default), never on the
+public feeds port. A registry per process (not the
 global default) keeps tests and several workers in one process from colliding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -19,22 +24,39 @@ from prometheus_client.registry import Collector
 
 
 class StoreCollector(Collector):
-    """Gauges computed from the store when Prometheus scrapes."""
+    """Gauges computed from the store when Prometheus scrapes, at most every
+    ``max_age`` seconds: the counts scan whole tables, so a scraper polling fast
+    (or several) reads the store once per ``max_age``, not once per scrape. The
+    ``/metrics`` route renders in a worker thread, never on the event loop."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, max_age: float = 15.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self.max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, int, int, dict[str, int]] | None = None
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def _values(self) -> tuple[int, int, dict[str, int]]:
         from notifier.ledger import Ledger
 
-        yield GaugeMetricFamily("zonewire_articles", "Articles in the store",
-                                value=self.store.count())
-        unresolved = sum(count for _, count in self.store.unresolved())
+        with self._lock:  # one scrape reads the store; the others wait and reuse it
+            cached = self._cached
+            if cached is None or self._clock() - cached[0] >= self.max_age:
+                articles = self.store.count()
+                unresolved = sum(count for _, count in self.store.unresolved())
+                digests = dict(Ledger(self.store.engine).counts())
+                cached = self._cached = (self._clock(), articles, unresolved, digests)
+            return cached[1], cached[2], cached[3]
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        articles, unresolved, counts = self._values()
+        yield GaugeMetricFamily("zonewire_articles", "Articles in the store", value=articles)
         yield GaugeMetricFamily("zonewire_articles_unresolved",
                                 "Articles stored without a region", value=unresolved)
         digests = GaugeMetricFamily("zonewire_digests", "Digests in the ledger, by status",
                                     labels=["status"])
-        for status, count in sorted(Ledger(self.store.engine).counts().items()):
+        for status, count in sorted(counts.items()):
             digests.add_metric([status], count)
         yield digests
 

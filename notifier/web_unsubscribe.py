@@ -1,14 +1,23 @@
 """Unsubscribe over HTTP: the link in every digest and the RFC 8058 one-click POST.
 
-``GET /unsubscribe/{token}`` unsubscribes at once (one click, not two) and offers to
-stop only one region instead, or to re-subscribe. ``POST`` with the body
-``List-Unsubscribe=One-Click`` is what mail providers send for RFC 8058. The choice
-is stored in the ledger with the subscriber's YAML fingerprint, so it survives
-config reloads and lapses only when the operator edits that subscriber's entry.
+SPEC §8: a GET (or HEAD) of the link changes nothing — mail scanners and link
+previews fetch it — it shows a confirmation page whose button POSTs (a plain HTML
+form). A POST unsubscribes: the RFC 8058 one-click body
+``List-Unsubscribe=One-Click`` (form-urlencoded or multipart) from a mail provider,
+or the page's own buttons (``action=unsubscribe``, ``drop`` one region,
+``resubscribe``). The choice is stored in the ledger with the subscriber's YAML
+fingerprint, so it survives config reloads and lapses only when the operator edits
+that subscriber's entry.
+
+Each request's work (token check, subscriptions, ledger, page rendering) runs in a
+worker thread: a slow database or a reload never stalls the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.parser
+import email.policy
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,179 +28,187 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from feeds.httpguard import html_csp
 from notifier.ledger import Ledger
 from notifier.models import Subscriber, Subscriptions
 from notifier.render import Renderer
 from notifier.tokens import Signer, TokenError
+from notifier.web_words import PAGE_WORDS, Words
 
-PAGE_WORDS = {
-    "zh-CN": {
-        "done": "已退订",
-        "done_message": "您将不再收到这份摘要（{regions}）。",
-        "drop_hint": "只想停止某一个地区？选择后其余地区照常发送：",
-        "drop_label": "只退订这个地区",
-        "dropped": "已退订 {region}",
-        "dropped_message": "其余地区照常发送：{regions}。",
-        "resubscribe": "重新订阅",
-        "resubscribed": "已重新订阅",
-        "resubscribed_message": "您将继续收到 {regions} 的摘要。",
-        "bad": "退订链接无效",
-        "gone": "订阅不存在",
-        "gone_message": "这个订阅已不在配置中，不会再发送任何邮件。",
-        "joiner": "、",
-    },
-    "en": {
-        "done": "You are unsubscribed",
-        "done_message": "You will no longer receive this digest ({regions}).",
-        "drop_hint": "Only want to stop one region? Pick it and keep the others:",
-        "drop_label": "Stop only this region",
-        "dropped": "Stopped {region}",
-        "dropped_message": "You still receive: {regions}.",
-        "resubscribe": "Subscribe again",
-        "resubscribed": "Subscribed again",
-        "resubscribed_message": "You will keep receiving digests for {regions}.",
-        "bad": "This unsubscribe link is not valid",
-        "gone": "No such subscription",
-        "gone_message": "This subscription is no longer configured; nothing more will be sent.",
-        "joiner": ", ",
-    },
-}
+#: Pages carry the token in their URL: never cached, never sent on as a referrer.
+PAGE_HEADERS = {"cache-control": "no-store", "referrer-policy": "no-referrer"}
+
+
+def parse_form(body: bytes, content_type: str) -> dict[str, list[str]]:
+    """A form body as RFC 8058 allows it: urlencoded or ``multipart/form-data``."""
+    if content_type.lower().startswith("multipart/form-data"):
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+        form: dict[str, list[str]] = {}
+        if not message.is_multipart():
+            return form
+        for part in message.walk():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                form.setdefault(name, []).append(payload.decode("utf-8", "replace").strip())
+        return form
+    return urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
 
 
 @dataclass
 class UnsubscribeService:
-    """The state the routes need; ``subscriptions`` returns the configuration in force."""
+    """The state the routes need; the callables return what is in force now, so
+    the pages follow configuration reloads (``secret_key``, ``public_url``,
+    ``templates_dir``, the subscriptions)."""
 
     ledger: Ledger
-    signer: Signer
-    renderer: Renderer
+    signer: Callable[[], Signer]
+    renderer: Callable[[], Renderer]
     subscriptions: Callable[[], Subscriptions]
     start_seq: Callable[[], int]
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def _find(self, token: str) -> Subscriber | None:
-        return self.subscriptions().by_id(self.signer.verify(token))
+        return self.subscriptions().by_id(self.signer().verify(token))
 
-    def unsubscribe_all(self, subscriber: Subscriber) -> None:
-        self.ledger.set_choice(subscriber.id, subscriber.fingerprint, unsubscribed_all=True,
-                               now=self.clock(), start_seq=self.start_seq())
+    def _dropped(self, subscriber: Subscriber) -> tuple[bool, frozenset[str]]:
+        """(unsubscribed from everything, regions dropped) as the reader chose."""
+        state = self.ledger.states([subscriber.id]).get(subscriber.id)
+        if state is None or not state.choice_applies(subscriber):
+            return False, frozenset()
+        return state.unsubscribed_all, state.unsubscribed_regions
 
-    def resubscribe(self, subscriber: Subscriber) -> None:
-        self.ledger.set_choice(subscriber.id, subscriber.fingerprint, unsubscribed_all=False,
-                               now=self.clock(), start_seq=self.start_seq())
+    def _choose(self, subscriber: Subscriber, *, everything: bool,
+                regions: frozenset[str] = frozenset()) -> None:
+        self.ledger.set_choice(subscriber.id, subscriber.fingerprint, unsubscribed_all=everything,
+                               regions=regions, now=self.clock(), start_seq=self.start_seq())
 
-    def drop(self, subscriber: Subscriber, region: str) -> None:
-        self.ledger.set_choice(subscriber.id, subscriber.fingerprint, unsubscribed_all=False,
-                               regions=[region], now=self.clock(), start_seq=self.start_seq())
+    # -- pages ------------------------------------------------------------------
 
-    def _page(self, subscriber: Subscriber | None, token: str, kind: str,
-              region: str | None = None, status: int = 200) -> HTMLResponse:
+    def _page(self, subscriber: Subscriber | None, token: str, kind: str, *,
+              region: str | None = None, dropped: frozenset[str] = frozenset(),
+              status: int = 200) -> HTMLResponse:
         language = subscriber.language if subscriber else "zh-CN"
-        w = PAGE_WORDS["zh-CN" if language.lower().startswith("zh") else "en"]
-        regions = [
-            {"key": key, "name": self.renderer.region_name(key)}
-            for key in (subscriber.regions if subscriber else ())
-        ]
-        kept = [r["name"] for r in regions if r["key"] != region]
-        names = w["joiner"].join(kept)
+        lang = "zh-CN" if language.lower().startswith("zh") else "en"
+        w: Words = PAGE_WORDS[lang]
+        renderer = self.renderer()
+        keys = [k for k in (subscriber.regions if subscriber else ()) if k not in dropped]
+        regions = [{"key": key, "name": renderer.region_name(key)} for key in keys]
+        names = w["joiner"].join(r["name"] for r in regions)
         context: dict[str, Any] = {
-            "lang": "zh-CN" if w is PAGE_WORDS["zh-CN"] else "en",
-            "action": f"/unsubscribe/{token}",
-            "regions": [],
-            "show_resubscribe": False,
-            "drop_hint": w["drop_hint"],
-            "drop_label": w["drop_label"],
-            "resubscribe_label": w["resubscribe"],
+            "lang": lang, "action": f"/unsubscribe/{token}", "regions": [],
+            "show_confirm": False, "show_resubscribe": False,
+            "drop_hint": w["drop_hint"], "drop_label": w["drop_label"],
+            "confirm_label": w["confirm_button"], "resubscribe_label": w["resubscribe"],
         }
-        if kind == "done":
+        if kind == "confirm":
+            context.update(title=w["confirm"], message=w["confirm_message"].format(regions=names),
+                           show_confirm=True, regions=regions if len(regions) > 1 else [])
+        elif kind == "done":
             context.update(title=w["done"], message=w["done_message"].format(regions=names),
-                           regions=regions if len(regions) > 1 else [],
                            show_resubscribe=True)
         elif kind == "dropped":
-            dropped = self.renderer.region_name(region or "")
-            context.update(title=w["dropped"].format(region=dropped),
+            context.update(title=w["dropped"].format(region=renderer.region_name(region or "")),
                            message=w["dropped_message"].format(regions=names),
-                           show_resubscribe=True)
+                           show_resubscribe=True, regions=regions if len(regions) > 1 else [])
         elif kind == "resubscribed":
             context.update(title=w["resubscribed"],
                            message=w["resubscribed_message"].format(regions=names))
         elif kind == "gone":
             context.update(title=w["gone"], message=w["gone_message"])
-        else:
-            context.update(title=w["bad"], message="")
-        body = self.renderer.page("web/unsubscribe.html.j2", **context)
-        return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
+        body = renderer.page("web/unsubscribe.html.j2", **context)
+        return HTMLResponse(body, status_code=status,
+                            headers={**PAGE_HEADERS, "content-security-policy": html_csp(body)})
 
-    async def get(self, request: Request) -> Response:
-        token = request.path_params["token"]
+    def _bad(self, reason: str) -> HTMLResponse:
+        w = PAGE_WORDS["en"]
+        body = self.renderer().page(
+            "web/unsubscribe.html.j2", lang="en", action="", regions=[], show_confirm=False,
+            show_resubscribe=False, drop_hint="", drop_label="", confirm_label="",
+            resubscribe_label="", title=w["bad"], message=reason,
+        )
+        return HTMLResponse(body, status_code=400,
+                            headers={**PAGE_HEADERS, "content-security-policy": html_csp(body)})
+
+    # -- handlers (blocking: each runs in a worker thread) ----------------------
+
+    def show(self, token: str) -> Response:
+        """GET and HEAD: say what a POST would do; change nothing."""
         try:
             subscriber = self._find(token)
         except TokenError as exc:
             return self._bad(str(exc))
         if subscriber is None:
             return self._page(None, token, "gone", status=404)
-        self.unsubscribe_all(subscriber)
-        return self._page(subscriber, token, "done")
+        everything, dropped = self._dropped(subscriber)
+        if everything or not set(subscriber.regions) - dropped:
+            return self._page(subscriber, token, "done")
+        return self._page(subscriber, token, "confirm", dropped=dropped)
 
-    async def post(self, request: Request) -> Response:
-        token = request.path_params["token"]
+    def act(self, token: str, form: dict[str, list[str]]) -> Response:
+        """POST: the one-click unsubscribe, or one of the page's buttons."""
         try:
             subscriber = self._find(token)
         except TokenError as exc:
             return self._bad(str(exc))
-        form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
         if subscriber is None:
             return PlainTextResponse("no such subscription\n", status_code=404)
         # RFC 8058 §3.2: the one-click POST carries List-Unsubscribe=One-Click.
         if form.get("List-Unsubscribe") == ["One-Click"]:
-            self.unsubscribe_all(subscriber)
-            return PlainTextResponse("unsubscribed\n")
+            self._choose(subscriber, everything=True)
+            return PlainTextResponse("unsubscribed\n", headers=PAGE_HEADERS)
         action = (form.get("action") or [""])[0]
+        if action == "unsubscribe":
+            self._choose(subscriber, everything=True)
+            return self._page(subscriber, token, "done")
         if action == "resubscribe":
-            self.resubscribe(subscriber)
+            self._choose(subscriber, everything=False)
             return self._page(subscriber, token, "resubscribed")
         region = (form.get("region") or [""])[0]
         if action == "drop" and region in subscriber.regions:
-            self.drop(subscriber, region)
-            return self._page(subscriber, token, "dropped", region=region)
+            _, dropped = self._dropped(subscriber)
+            dropped |= {region}
+            self._choose(subscriber, everything=False, regions=dropped)
+            if not set(subscriber.regions) - dropped:
+                return self._page(subscriber, token, "done")
+            return self._page(subscriber, token, "dropped", region=region, dropped=dropped)
         return PlainTextResponse("unknown action\n", status_code=400)
 
-    def _bad(self, reason: str) -> HTMLResponse:
-        body = self.renderer.page(
-            "web/unsubscribe.html.j2", lang="en", action="", regions=[],
-            show_resubscribe=False, drop_hint="", drop_label="", resubscribe_label="",
-            title=PAGE_WORDS["en"]["bad"], message=reason,
-        )
-        return HTMLResponse(body, status_code=400)
+    async def get(self, request: Request) -> Response:
+        return await asyncio.to_thread(self.show, request.path_params["token"])
+
+    async def post(self, request: Request) -> Response:
+        # The body is capped by feeds.httpguard before it reaches here.
+        body = await request.body()
+        form = parse_form(body, request.headers.get("content-type", ""))
+        return await asyncio.to_thread(self.act, request.path_params["token"], form)
 
     def routes(self) -> list[Route]:
         return [
-            Route("/unsubscribe/{token}", self.get, methods=["GET"]),
+            Route("/unsubscribe/{token}", self.get, methods=["GET", "HEAD"]),
             Route("/unsubscribe/{token}", self.post, methods=["POST"]),
         ]
 
 
-def routes_for_app(
-    app: Any, subscriptions: Callable[[], Subscriptions] | None = None
-) -> list[Route]:
-    """The unsubscribe routes for ``zonewire serve``; pass ``subscriptions`` to share a
-    reloading configuration, else the subscriptions file is read on each request."""
-    from notifier.tokens import load_secret
+def unsubscribe_service(app: Any, config: Any) -> UnsubscribeService:
+    """The service for ``zonewire serve`` and ``run``: ``config`` is the holder of
+    the configuration in force (``.settings``, ``.subscriptions``), read per request."""
+    renderers: dict[tuple[str, Any], Renderer] = {}
 
-    settings = app.settings
-    if subscriptions is None:
-        from notifier.subscriptions import load_subscriptions
-
-        def subscriptions() -> Subscriptions:
-            return load_subscriptions(settings.subscriptions, app.gazetteer,
+    def renderer() -> Renderer:
+        settings = config.settings
+        key = (settings.public_url, settings.templates_dir)
+        if key not in renderers:  # one per (public_url, templates_dir) in force
+            renderers[key] = Renderer(public_url=settings.public_url,
+                                      region=app.gazetteer.find,
                                       templates_dir=settings.templates_dir)
+        return renderers[key]
 
-    service = UnsubscribeService(
+    return UnsubscribeService(
         ledger=Ledger(app.store.engine),
-        signer=Signer(load_secret(settings.secret_key)),
-        renderer=Renderer(public_url=settings.public_url, region=app.gazetteer.find,
-                          templates_dir=settings.templates_dir),
-        subscriptions=subscriptions,
+        signer=lambda: app.signer(config.settings),
+        renderer=renderer,
+        subscriptions=lambda: config.subscriptions,
         start_seq=app.store.max_seq,
     )
-    return service.routes()
