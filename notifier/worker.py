@@ -84,6 +84,7 @@ class Worker:
         self.clock = clock
         self.metrics = metrics or Metrics(app.store)
         self._deps = deps or DeliveryDeps.from_app(app)
+        self._own_deps = deps is None
         self._ingest_lock = asyncio.Lock()
         self._feeds_lock = asyncio.Lock()
         self._deliver_lock = asyncio.Lock()
@@ -180,6 +181,8 @@ class Worker:
         try:
             async with self._deliver_lock:
                 deps = replace(self._deps, settings=self.settings)
+                if self._own_deps:  # a reloaded secret_key signs what the HTTP side checks
+                    deps = replace(deps, signer=self.app.signer(deps.settings))
                 report = await asend_due(deps, self.holder.subscriptions, self.clock(), only)
                 m = self.metrics.deliveries
                 m.labels("sent").inc(report.sent)

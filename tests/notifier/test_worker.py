@@ -298,12 +298,12 @@ def test_two_workers_on_one_store_never_double_send(
 
 @pytest.mark.slow
 def test_run_serves_feeds_health_and_metrics_then_stops_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     write_files(
         tmp_path,
         "sqlite:///var/zonewire.db",
         many_subscribers(1),
-        f"serve: {{host: 127.0.0.1, port: {port}}}\n",
+        f"serve: {{host: 127.0.0.1, port: {port}, metrics_port: {metrics_port}}}\n",
     )
     (tmp_path / "news.jsonl").write_text(jsonl([article(1, datetime.now(CHINA_TZ))]))
     assert once(tmp_path, "import", "news.jsonl", "--backfill").returncode == 0
@@ -315,7 +315,8 @@ def test_run_serves_feeds_health_and_metrics_then_stops_on_sigterm(tmp_path: Pat
         assert health.status_code == 200
         feed = httpx.get(f"{base}/feeds/all.atom")
         assert feed.status_code == 200 and "第1号项目" in feed.text
-        metrics = httpx.get(f"{base}/metrics")
+        assert httpx.get(f"{base}/metrics").status_code == 404  # not on the public port
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
         assert "zonewire_feed_builds_total" in metrics.text
         assert "zonewire_articles 1.0" in metrics.text  # the store's gauges too
     finally:
