@@ -1,20 +1,28 @@
 """Serving the output directory over real HTTP: a uvicorn server in a thread, httpx,
-a real feed reader (the ``reader`` library) and headless Chromium."""
+a real feed reader (the ``reader`` library) and headless Chromium; hostile paths
+(hypothesis), big bodies and the security headers."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
+import http.client
 import shutil
+import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from feeds.ingest import Ingestor
@@ -28,7 +36,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 class Served:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path | Callable[[], Path]) -> None:
         config = uvicorn.Config(
             create_app(root),
             host="127.0.0.1",
@@ -184,3 +192,102 @@ def test_index_autodiscovery_in_headless_chromium(
     # Chinese reached the rendered DOM intact (the page declared its charset).
     assert DESHENG in result.stdout
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def _raw_get(base: str, raw_path: str, method: str = "GET") -> http.client.HTTPResponse:
+    """A request with exactly this path on the wire (httpx would normalise it)."""
+    host, port = base.removeprefix("http://").rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request(method, raw_path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def test_bad_paths_are_404_with_no_traceback(site: tuple[Path, Served]) -> None:
+    _, served = site
+    for path in (
+        "/%00",
+        "/feeds/all.atom%00.html",
+        "/feeds/" + "a" * 256 + ".atom",
+        "/" + "é" * 200,  # 400 bytes in UTF-8
+        "/feeds/%0a",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/" + "x/" * 2000,
+        "/unsubscribe/%00",
+    ):
+        answer = _raw_get(served.base, quote(path, safe="/%"))
+        assert answer.status == 404, path
+        assert answer.getheader("x-content-type-options") == "nosniff"
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.binary(max_size=300) | st.sampled_from([b"..", b".", b"", b"feeds",
+                                                            b"all.atom", b"index.html"]),
+                min_size=1, max_size=6),
+       st.sampled_from(["GET", "HEAD", "POST", "DELETE"]))
+def test_no_path_makes_a_server_error(
+    site: tuple[Path, Served], segments: list[bytes], method: str
+) -> None:
+    _, served = site
+    raw = "/" + "/".join(quote(s, safe=".") for s in segments)
+    answer = _raw_get(served.base, raw, method)
+    assert answer.status < 500, (raw, answer.status)
+    assert answer.getheader("x-content-type-options") == "nosniff"
+
+
+def test_security_headers_and_one_vary(site: tuple[Path, Served]) -> None:
+    out, served = site
+    with httpx.Client(base_url=served.base) as client:
+        index = client.get("/")
+        policy = index.headers["content-security-policy"]
+        for directive in ("default-src 'none'", "form-action 'self'",
+                          "frame-ancestors 'none'", "base-uri 'none'"):
+            assert directive in policy
+        # The index's own <style> is allowed by its hash, and nothing else is.
+        style = lxml_html.fromstring(index.content).xpath("//style")[0].text
+        digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+        assert f"style-src 'sha256-{digest}'" in policy and "unsafe-inline" not in policy
+        for response in (
+            index,
+            client.get("feeds/all.atom", headers={"Accept-Encoding": "gzip"}),
+            client.get("feeds/all.atom", headers={"Accept-Encoding": "identity"}),
+            client.get("feeds/nope.atom"),
+            client.post("feeds/all.atom"),
+            client.get("healthz"),
+        ):
+            assert response.headers["x-content-type-options"] == "nosniff"
+        for encoding in ("gzip", "identity"):
+            feed = client.get("feeds/all.atom", headers={"Accept-Encoding": encoding})
+            assert feed.headers.get_list("vary") == ["Accept-Encoding"], encoding
+        assert "content-security-policy" not in client.get("feeds/all.atom").headers
+        health = client.get("healthz")
+        assert health.json() == {"status": "ok"}
+        assert str(out) not in health.text and "/" not in health.text
+
+
+def test_a_big_body_is_refused_before_it_is_read(site: tuple[Path, Served]) -> None:
+    _, served = site
+    host, port = served.base.removeprefix("http://").rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /feeds/all.atom HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 10485760\r\n\r\n" + b"x" * 1000)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_the_output_directory_may_change_while_serving(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for root, text in ((first, "first"), (second, "second")):
+        root.mkdir()
+        (root / "index.html").write_text(f"<!DOCTYPE html><p>{text}</p>", "utf-8")
+    current = {"dir": first}
+    served = Served(lambda: current["dir"])
+    try:
+        assert "first" in httpx.get(served.base).text
+        current["dir"] = second  # what a configuration reload does in `zonewire run`
+        assert "second" in httpx.get(served.base).text
+    finally:
+        served.stop()
