@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from feeds.regions import Gazetteer
 from notifier.errors import ConfigError
-from notifier.reload import ConfigHolder
+from notifier.reload import ConfigHolder, WatchedConfig
 
 SUBS = """\
 subscribers:
@@ -161,3 +163,112 @@ def test_a_broken_edit_is_reported_once_not_at_every_poll(
     subs.write_text("subscribers: {\n", encoding="utf-8")  # another broken edit: reported
     assert holder.reload() is False
     assert caplog.text.count("configuration not reloaded") == 2
+
+
+def test_a_key_that_needs_a_restart_is_named_and_the_rest_applies(
+    files: tuple[Path, Path], gazetteer: Gazetteer, caplog: pytest.LogCaptureFixture
+):
+    holder = ConfigHolder(files[0], gazetteer, {})
+    before = holder.settings
+    files[0].write_text(
+        f"subscriptions: {files[1]}\nnotify_max_age: 3d\n"
+        "database: sqlite:///elsewhere.db\nserve: {port: 9999}\n"
+        "public_url: https://news.example.org/\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING, logger="notifier.reload"):
+        assert holder.reload() is True
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "database, serve.port changed; restart zonewire to apply them" in warnings[0]
+    # What can apply does; what cannot keeps its value in force (not half-applied).
+    assert holder.settings.notify_max_age.days == 3
+    assert holder.settings.public_url == "https://news.example.org/"
+    assert holder.settings.database == before.database
+    assert holder.settings.serve == before.serve
+    # Nothing new on disk: no reload, no second warning.
+    caplog.clear()
+    assert holder.reload() is False
+    assert not caplog.records
+
+
+class CountingHolder(ConfigHolder):
+    """A real holder that counts how often the files are re-read."""
+
+    reloads = 0
+
+    def reload(self, *, force: bool = False) -> bool:
+        self.reloads += 1
+        return super().reload(force=force)
+
+
+def test_watched_config_rereads_only_a_changed_file(
+    files: tuple[Path, Path], gazetteer: Gazetteer
+):
+    holder = CountingHolder(files[0], gazetteer, {})
+    watched = WatchedConfig(holder)
+    for _ in range(100):  # every unsubscribe request of `zonewire serve` asks
+        assert [s.id for s in watched.subscriptions.subscribers] == ["alice"]
+    assert holder.reloads == 0
+    files[1].write_text(SUBS + "  - id: bob\n    email: bob@example.com\n    regions: [湖州]\n",
+                        encoding="utf-8")
+    assert [s.id for s in watched.subscriptions.subscribers] == ["alice", "bob"]
+    assert watched.settings.notify_max_age.days == 7
+    assert holder.reloads == 1
+
+
+def test_the_http_side_follows_a_reload(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    """`zonewire run` serves with the worker's holder: after a reload, output_dir,
+    templates_dir and secret_key are the new ones on the HTTP side too."""
+    import httpx
+    import uvicorn
+
+    from notifier.app import App
+    from notifier.web import build_web_app
+
+    subs = tmp_path / "subscriptions.yaml"
+    subs.write_text(SUBS, encoding="utf-8")
+    old_key, new_key = "k" * 40, "n" * 40
+    first, second = tmp_path / "public-a", tmp_path / "public-b"
+    for root in (first, second):
+        root.mkdir()
+        (root / "index.html").write_text(f"<!DOCTYPE html><p>{root.name}</p>", "utf-8")
+    config = tmp_path / "zonewire.yaml"
+
+    def write(key: str, output: Path, extra: str = "") -> None:
+        config.write_text(
+            f"database: sqlite:///{tmp_path / 'zw.db'}\nsubscriptions: {subs}\n"
+            f"secret_key: {key}\nfeeds: {{output_dir: {output}}}\n{extra}", encoding="utf-8")
+
+    write(old_key, first)
+    app = App.from_config(str(config))
+    holder = ConfigHolder(config, lambda: app.gazetteer, {})
+    app.settings = holder.settings
+    server = uvicorn.Server(uvicorn.Config(build_web_app(app, holder), host="127.0.0.1",
+                                           port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    try:
+        old_token = app.signer(holder.settings).token("alice")
+        assert "public-a" in httpx.get(f"{base}/").text
+        assert httpx.get(f"{base}/unsubscribe/{old_token}").status_code == 200
+
+        templates = tmp_path / "mine" / "web"
+        templates.mkdir(parents=True)
+        (templates / "unsubscribe.html.j2").write_text("<p>MINE {{ title }}</p>", "utf-8")
+        write(new_key, second, f"templates_dir: {tmp_path / 'mine'}\n")
+        assert holder.reload() is True
+
+        assert "public-b" in httpx.get(f"{base}/").text
+        new_token = app.signer(holder.settings).token("alice")
+        assert new_token != old_token
+        page = httpx.get(f"{base}/unsubscribe/{new_token}")
+        assert page.status_code == 200 and "MINE" in page.text
+        assert httpx.get(f"{base}/unsubscribe/{old_token}").status_code == 400
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        app.close()
