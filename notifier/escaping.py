@@ -39,7 +39,6 @@ _ESCAPES = re.compile(
 #: C0 controls except tab and newline, DEL, C1 controls, bidi embeddings, overrides
 #: and isolates.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROLS_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"[\s\u2028\u2029]+")
 
 _MARKDOWN = str.maketrans({
@@ -47,7 +46,7 @@ _MARKDOWN = str.maketrans({
     "]": "］", "(": "（", ")": "）", "<": "＜", ">": "＞", "!": "！", "|": "｜",
     "&": "＆",
 })
-_AUTOLINK = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*):(?=//)|\b(www)\.")
+_WWW = re.compile(r"(?i)www\.")
 _SLACK = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 #: Characters that would end or break a link target in Markdown ``[t](url)`` or
@@ -63,8 +62,7 @@ def clean(text: str) -> str:
 
 def one_line(text: str) -> str:
     """``text`` cleaned, on one line, runs of white space made one space."""
-    text = _CONTROLS_ONE_LINE.sub(" ", _ESCAPES.sub("", text))
-    return _SPACES.sub(" ", text).strip()
+    return _SPACES.sub(" ", clean(text)).strip()
 
 
 def ellipsize(text: str, limit: int) -> str:
@@ -83,8 +81,8 @@ def slack_text(value: object) -> str:
 
 def markdown_text(value: object) -> str:
     """Article text for DingTalk / WeCom / Feishu markdown: one line, inert."""
-    text = one_line(str(value or "")).translate(_MARKDOWN)
-    return _AUTOLINK.sub(lambda m: f"{m.group(1)}：" if m.group(1) else f"{m.group(2)}．", text)
+    text = one_line(str(value or "")).translate(_MARKDOWN).replace("://", "：//")
+    return _WWW.sub(lambda m: m.group(0)[:3] + "．", text)
 
 
 def link_url(value: object) -> str:

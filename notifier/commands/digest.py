@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from notifier.app import App
 from notifier.deliver import DeliveryDeps, send_due
 from notifier.errors import UsageError
+from notifier.escaping import clean, one_line
 from notifier.ledger import Ledger
 from notifier.lock import WorkerBusy, WorkerLock
 from notifier.models import Subscriptions
@@ -98,14 +99,16 @@ def _preview(args: argparse.Namespace, app: App) -> int:
                 digest.subscriber, email=None, webhook=WebhookTarget("-", "json")))
         body = renderer.personal_webhook(renderer.webhook(digest), digest.id,
                                          digest.subscriber.id, token)
-        print(json.dumps(json.loads(body), ensure_ascii=False, indent=2))
+        print(clean(json.dumps(json.loads(body), ensure_ascii=False, indent=2)))
         return 0
     rendered = renderer.email(digest)
     text, html = renderer.personal_email(rendered, token)
+    # Article text goes to a terminal: no escape sequence or bidi override may reach
+    # it, whatever a user's template does (issue 11).
     if args.format == "html":
-        sys.stdout.write(html)
+        sys.stdout.write(clean(html))
     else:
-        sys.stdout.write(f"Subject: {rendered.subject}\n\n{text}")
+        sys.stdout.write(clean(f"Subject: {one_line(rendered.subject)}\n\n{text}"))
     return 0
 
 
