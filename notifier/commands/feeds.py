@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from feeds.publish import build_feeds
+from feeds.websub import ping_hubs
 from notifier.app import App
 
 
@@ -37,7 +38,12 @@ def run(args: argparse.Namespace, app: App) -> int:
         settings.public_url,
         settings.feeds.entries,
         all=args.all,
+        hubs=settings.feeds.websub.hubs,
     )
+    base = settings.public_url.rstrip("/") + "/"
+    for result in ping_hubs(settings.feeds.websub.hubs, [base + p for p in report.changed_feeds]):
+        told = f"told about {result.urls} changed feeds" if result.ok else "failed"
+        print(f"websub: {result.hub}: {told}" + (f" ({result.error})" if result.error else ""))
     written_feeds = report.feeds_written
     pages = [p for p in report.written if not p.startswith("feeds/")]
     kind = "full build" if report.full else "incremental build"

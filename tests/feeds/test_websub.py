@@ -1,0 +1,128 @@
+"""WebSub publisher: hub links in every feed, and a real local hub stand-in that
+hears exactly the feeds a build changed; a dead hub never fails a build."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from feeds.ingest import Ingestor
+from feeds.publish import build_feeds
+from feeds.regions import Gazetteer
+from feeds.store import SqlArticleStore
+from feeds.websub import ping_hubs
+from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record
+from tests.support.servers import free_port
+
+
+class Hub(ThreadingHTTPServer):
+    """A hub stand-in: records each publish request's form; may fail first."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        super().__init__(("127.0.0.1", 0), _HubHandler)
+        self.requests: list[dict[str, list[str]]] = []
+        self.fail_first = fail_first
+        self.calls = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hub"
+
+
+class _HubHandler(BaseHTTPRequestHandler):
+    server: Hub
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        self.server.calls += 1
+        if self.server.calls <= self.server.fail_first:
+            self.send_response(503)
+        else:
+            assert self.headers["Content-Type"] == "application/x-www-form-urlencoded"
+            self.server.requests.append(parse_qs(body))
+            self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    server = Hub(fail_first=1)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_hub_hears_exactly_the_changed_feeds(
+    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime, hub: Hub
+) -> None:
+    ingestor = Ingestor(store, gazetteer)
+    ingestor.add([record(n) for n in range(1, 4)], now=now)
+    ingestor.add([record(n, JIAXING, "嘉兴") for n in range(4, 6)], now=now)
+    out = tmp_path / "public"
+    build_feeds(store, gazetteer, out, BASE, 50, hubs=[hub.url])
+    # A new article in a district (no zone) changes three feeds: 西城区, 北京市, all.
+    ingestor.add([record(9, zone="", region="西城区")], now=now + timedelta(hours=1))
+    report = build_feeds(store, gazetteer, out, BASE, 50, hubs=[hub.url])
+    urls = [BASE + p for p in report.changed_feeds]
+    results = ping_hubs([hub.url], urls, backoff=0.01)
+    assert [r.ok for r in results] == [True] and hub.calls == 2  # one 503, then retried
+    (form,) = hub.requests
+    assert form["hub.mode"] == ["publish"]
+    changed = {u.removeprefix(BASE + "feeds/").rsplit(".", 1)[0] for u in form["hub.url"]}
+    assert changed == {"all", "110102", "110000"}
+    # Each changed feed's Atom and JSON Feed documents, once each.
+    assert sorted(form["hub.url"]) == sorted(
+        f"{BASE}feeds/{k}.{x}" for k in changed for x in ("atom", "json")
+    )
+    zone = gazetteer.zone_named(DESHENG)
+    assert zone is not None and f"{BASE}feeds/{zone.key}.atom" not in form["hub.url"]
+
+
+def test_dead_or_refusing_hub_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/hub"
+    slept: list[float] = []
+    results = ping_hubs([dead], [BASE + "feeds/all.atom"], attempts=3, sleep=slept.append)
+    assert [r.ok for r in results] == [False] and slept == [0.5, 1.0]
+    assert "was not told about 1 changed feeds" in caplog.text and dead in caplog.text
+    assert ping_hubs([], [BASE + "feeds/all.atom"]) == [] and ping_hubs([dead], []) == []
+
+
+def test_cli_build_pings_the_configured_hub(
+    store: SqlArticleStore,
+    gazetteer: Gazetteer,
+    tmp_path: Path,
+    now: datetime,
+    hub: Hub,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from notifier.cli import main
+
+    Ingestor(store, gazetteer).add([record(1)], now=now)
+    url = store.engine.url.render_as_string(hide_password=False)
+    config = tmp_path / "zonewire.yaml"
+    config.write_text(
+        f"database: '{url}'\npublic_url: http://feeds.example.org/\n"
+        f"feeds: {{output_dir: '{tmp_path / 'site'}', websub: {{hubs: ['{hub.url}']}}}}\n",
+        encoding="utf-8",
+    )
+    assert main(["feeds", "build", "-c", str(config)]) == 0
+    assert f"websub: {hub.url}: told about 8 changed feeds" in capsys.readouterr().out
+    atom = (tmp_path / "site" / "feeds" / "all.atom").read_text("utf-8")
+    assert f'<link href="{hub.url}" rel="hub"/>' in atom
+    assert "http://feeds.example.org/feeds/all.json" in hub.requests[0]["hub.url"]
+    assert main(["feeds", "build", "-c", str(config)]) == 0
+    assert "websub" not in capsys.readouterr().out and len(hub.requests) == 1
