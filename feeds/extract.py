@@ -8,8 +8,9 @@ meta line, ``上一条 / 下一条`` — so the same code reads table layouts, d
 a meta line whose fields sit in separate elements, ``&nbsp;`` and full-width
 spaces or colons, and ``<br>``-separated paragraphs.
 
-Pure: no network, no files, no clock. selectolax (lexbor) parses; a 60 KB page takes
-about 0.1 ms to parse, and the line pass is a single walk of the tree.
+Pure: no network, no files, no clock. selectolax (lexbor) parses, after
+:mod:`feeds.nesting` capped the nesting; the line pass (:mod:`feeds.lines`) is a
+single walk of the tree with its own stack. Both are linear in the page's size.
 """
 
 from __future__ import annotations
@@ -17,43 +18,27 @@ from __future__ import annotations
 import html as html_lib
 import re
 import unicodedata
-from dataclasses import dataclass
-from urllib.parse import urldefrag, urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from feeds.charset import decode_page
 from feeds.dates import parse_date
 from feeds.errors import ExtractError
+from feeds.lines import _IMG, _SEP, _SKIP, _SPACES, Line, page_lines
+from feeds.links import extract_links, find_next_page
 from feeds.models import ArticleRecord
+from feeds.nesting import parse_page
 from feeds.urls import InvalidURL, canonical_url
 
 __all__ = [
-    "Line", "article_root", "extract_article", "extract_links", "find_next_page", "page_lines",
+    "Line", "article_root", "extract_article", "extract_links", "extract_page", "find_next_page",
+    "page_lines",
 ]
 
-_BLOCK = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "body", "caption", "center", "dd",
-        "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure",
-        "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr",
-        "html", "li", "main", "menu", "nav", "ol", "p", "pre", "section", "summary",
-        "table", "tbody", "tfoot", "thead", "tr", "ul", "option",
-    }
-)
-_CELL = frozenset({"td", "th"})
-_SKIP = frozenset(
-    {
-        "head", "script", "style", "noscript", "template", "iframe", "select", "textarea",
-        "svg", "math", "object", "embed", "canvas", "button", "input",
-    }
-)
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
 
-#: Marks an element boundary inside a line; kept only where the breadcrumb needs it.
-_SEP = "\x1f"
-_IMG = "\x00img:"
-
-_SPACES = re.compile(r"[ \t\r\n\f\v\xa0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
+#: Lines a meta line may spread over.
+_META_MAX_LINES = 12
 _BREADCRUMB_LABEL = re.compile(r"(?:您现在的位置|您的位置|当前位置|所在位置)\s*[:：]?\s*")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|＞|›|»|→|>>|/|\\|\|)\s*")
 _META_LABELS = {
@@ -93,69 +78,6 @@ _CHROME = re.compile(
 _VALUE_TRIM = " |丨｜/·-—:：,，;；【】[]〔〕"
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One visual line of a page: its text and the block element that holds it."""
-
-    text: str
-    tag: str
-
-
-def page_lines(root: LexborNode | None, base_url: str = "") -> list[Line]:
-    """Flatten a parsed page into visual lines (see module docstring).
-
-    Texts keep :data:`_SEP` at inline element boundaries; images become their own
-    line ``\\x00img:<absolute src>``.
-    """
-    lines: list[Line] = []
-    parts: list[str] = []
-    state = {"tag": "body"}
-
-    def flush() -> None:
-        if parts:
-            text = _SPACES.sub(" ", "".join(parts)).strip(" ")
-            if text.replace(_SEP, "").strip():
-                lines.append(Line(text, state["tag"]))
-            parts.clear()
-
-    def walk(node: LexborNode | None, block: str) -> None:
-        while node is not None:
-            tag = node.tag
-            if tag == "-text":
-                text = node.text_content
-                if text:
-                    if not parts:
-                        state["tag"] = block
-                    parts.append(text)
-            elif tag in _SKIP or tag is None or tag.startswith("-"):
-                pass
-            elif tag == "br":
-                flush()
-            elif tag == "img":
-                src = node.attributes.get("src")
-                if src and base_url:
-                    flush()
-                    lines.append(Line(_IMG + urljoin(base_url, src), block))
-            elif tag in _BLOCK:
-                flush()
-                walk(node.child, tag)
-                flush()
-            elif tag in _CELL:
-                parts.append(" " + _SEP)
-                walk(node.child, block)
-                parts.append(_SEP + " ")
-            else:
-                parts.append(_SEP)
-                walk(node.child, block)
-                parts.append(_SEP)
-            node = node.next
-
-    if root is not None:
-        walk(root.child, root.tag if root.tag in _BLOCK else "body")
-    flush()
-    return lines
-
-
 def article_root(tree: LexborHTMLParser) -> LexborNode | None:
     """The smallest element holding every label the page has: breadcrumb, meta line
     and neighbour links.
@@ -173,16 +95,22 @@ def article_root(tree: LexborHTMLParser) -> LexborNode | None:
     ]
     if not wanted or _META_START not in wanted:
         return body
+    # Each level reads its children's text: bounded, so a deep page with a big text at
+    # the bottom costs a few passes over the text, not one per level (issue 10).
+    budget = 4 * len(text) + 65536
     node = body
-    while True:
+    while budget > 0:
         child = node.child
         inner = None
-        while child is not None:
+        while child is not None and budget > 0:
             if child.tag not in _SKIP and child.tag != "-text" and child.tag is not None:
                 child_text = child.text()
+                budget -= len(child_text) + 64
                 if all(regex.search(child_text) for regex in wanted):
                     inner = child
                     break
+            else:
+                budget -= 64
             child = child.next
         if inner is None:
             break
@@ -197,7 +125,27 @@ def _plain(text: str) -> str:
 
 
 def _parse(html: str) -> LexborHTMLParser:
-    return LexborHTMLParser(html)
+    # Nesting capped first: the parser is quadratic in depth (issue 10).
+    return parse_page(html)
+
+
+def extract_page(content: bytes, content_type: str | None, url: str) -> ArticleRecord | str:
+    """Decode and read one fetched page: its record, or the reason it is none.
+
+    Never raises: whatever a hostile page sets off (a codec, a limit, a bug of ours)
+    becomes a one-line reason, so one page can never end a poll (issue 10).
+    """
+    try:
+        return extract_article(decode_page(content, content_type), url)
+    except ExtractError as exc:
+        return _one_line(str(exc).removeprefix(f"{url}: "))
+    except Exception as exc:  # any reason at all: the page stands alone
+        return _one_line(f"cannot be read: {type(exc).__name__}: {exc}")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def extract_article(html: str, url: str) -> ArticleRecord:
@@ -282,15 +230,22 @@ def _meta_fields(lines: list[Line], at: int) -> tuple[dict[str, str], int]:
     label in one element and its value in the next): following lines are absorbed
     while they start with a meta label or the text so far ends in a bare label.
     """
-    text = _plain(lines[at].text)
+    pieces = [_plain(lines[at].text)]
     end = at + 1
-    while end < len(lines) and not lines[end].text.startswith(_IMG):
+    # A meta line spreads over a few elements, never dozens: the cap keeps a page of
+    # thousands of label-like lines linear.
+    while end < len(lines) and end - at <= _META_MAX_LINES and not lines[end].text.startswith(_IMG):
         nxt = _plain(lines[end].text)
-        if _META_FIELD.match(nxt) or _LABEL_ONLY.match(nxt) or _value_for_bare_label(text, nxt):
-            text = f"{text} {nxt}"
+        if (
+            _META_FIELD.match(nxt)
+            or _LABEL_ONLY.match(nxt)
+            or _value_for_bare_label(pieces[-1], nxt)
+        ):
+            pieces.append(nxt)
             end += 1
         else:
             break
+    text = " ".join(pieces)
     fields: dict[str, str] = {}
     matches = list(_META_FIELD.finditer(text))
     # Leading text before the first label with a colon may be "发布时间 2022-11-07".
@@ -390,47 +345,3 @@ def _body(lines: list[Line], start: int) -> list[str]:
             continue
         out.append(f"<p>{html_lib.escape(text, quote=False)}</p>")
     return out
-
-
-def extract_links(html: str, base_url: str, pattern: str) -> list[str]:
-    """Absolute URLs of links matching ``pattern`` (a regex searched in the URL), in
-    page order, without duplicates or fragments."""
-    regex = re.compile(pattern)
-    seen: set[str] = set()
-    out: list[str] = []
-    for node in _parse(html).css("a[href]"):
-        href = (node.attributes.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "mailto:", "#")):
-            continue
-        absolute = urldefrag(urljoin(base_url, href))[0]
-        if not regex.search(absolute) or absolute in seen:
-            continue
-        seen.add(absolute)
-        out.append(absolute)
-    return out
-
-
-_NEXT_TRIM = " >＞›»→<>[]【】()（）"
-
-
-def find_next_page(html: str, base_url: str, text: str) -> str | None:
-    """The absolute URL of the pagination link reading ``text`` (e.g. 下一页), if any.
-
-    Arrows and brackets around the label (``下一页 >``, ``[下一页]``) are ignored; a
-    link back to the page itself or to ``javascript:`` (the last page) is no link.
-    """
-    want = _plain(text).strip(_NEXT_TRIM)
-    here = urldefrag(base_url)[0]
-    for node in _parse(html).css("a[href]"):
-        label = _plain(node.text()).strip(_NEXT_TRIM)
-        if label != want:
-            label = _plain(node.attributes.get("title") or "").strip(_NEXT_TRIM)
-            if label != want:
-                continue
-        href = (node.attributes.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "#")):
-            continue
-        target = urldefrag(urljoin(base_url, href))[0]
-        if target != here:
-            return target
-    return None
