@@ -20,6 +20,9 @@ CORE = [
     "notifier.match",
     "notifier.plan",
     "notifier.render",
+    "notifier.escaping",
+    "notifier.chatfit",
+    "notifier.redact",
     "notifier.schedules",
 ]
 EDGE_LIBRARIES = ["httpx", "sqlalchemy", "yaml", "apscheduler", "aiosmtplib", "starlette"]
