@@ -7,6 +7,7 @@ import html
 import json
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from feeds.models import CHINA_TZ, Article
 from feeds.regions import Gazetteer
 from notifier.chatfit import CHAT_LIMITS, ChatLimit
+from notifier.cli import main
 from notifier.escaping import clean, link_url, markdown_text, one_line, slack_text
 from notifier.models import Schedule, ScheduleKind, Subscriber, WebhookTarget
 from notifier.plan import Digest, build_digest
@@ -245,3 +247,28 @@ def test_any_articles_give_valid_json_within_the_limit_and_inert(
     text = chat_text(fmt, body)
     shown = len(links(fmt, text)) - (1 if digest.more or "另有" in text or "more" in text else 0)
     assert shown >= 1  # never an empty message: at least one article is linked
+
+
+@pytest.mark.parametrize("fmt", ["text", "html", "json"])
+def test_digest_preview_prints_no_terminal_control_or_bidi_character(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fmt: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "zonewire.yaml").write_text(
+        "public_url: https://z.example/\nsecret_key: " + "k" * 40 + "\n", encoding="utf-8")
+    (tmp_path / "config" / "subscriptions.yaml").write_text(
+        "subscribers:\n  - id: alice\n    email: alice@example.com\n    schedule: immediate\n"
+        "    regions: [西城区]\n", encoding="utf-8")
+    evil = "营商\u202e环境\x9b2J新政\x85\u2066 \x1b]0;pwned\x07"
+    line = {"url": "https://n.example/9", "title": evil, "source": evil,
+            "published": (datetime.now(CHINA_TZ) - timedelta(days=1)).date().isoformat(),
+            "region": "西城区", "content": "新政内容"}
+    (tmp_path / "a.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", "utf-8")
+    assert main(["import", "a.jsonl"]) == 0
+    capsys.readouterr()
+    assert main(["digest", "preview", "alice", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "营商环境新政" in out  # the title is shown...
+    assert not FORBIDDEN.search(out)  # ...without a character that acts on the terminal
