@@ -4,114 +4,46 @@ A digest is written here (status ``pending``) in the same transaction that moves
 subscriber's cursor, BEFORE anything is sent; the outcome is marked after. So after
 a crash at any moment, a restart finds each digest either not planned yet (planned
 again with the same id) or ``pending`` (re-sent with the same id), never lost.
+
+A sender *claims* a digest (its claimant id and a lease) with one conditional
+UPDATE before sending it, so two senders on one ledger never send a digest twice,
+with or without the worker lock (SPEC §9); a claim whose lease ran out (a crashed
+sender) may be taken over, and the digest goes out again with the same id.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from feeds.db import UTCDateTime, metadata
+from notifier.ledger_tables import (
+    FAILED,
+    OPEN,
+    PENDING,
+    RETRYING,
+    SENT,
+    DigestRecord,
+    Outcome,
+    _chunks,
+    _due,
+    _record,
+    _unclaimed,
+    backoff,
+    digests,
+    insert_ignoring_duplicates,
+    subscriber_state,
+)
 from notifier.plan import Plan, SubscriberState
 
-subscriber_state = sa.Table(
-    "subscriber_state",
-    metadata,
-    sa.Column("subscriber_id", sa.String(200), primary_key=True),
-    sa.Column("first_seen_seq", sa.Integer, nullable=False),
-    sa.Column("first_seen_at", UTCDateTime, nullable=False),
-    sa.Column("last_seq", sa.Integer, nullable=False),
-    sa.Column("last_planned_at", UTCDateTime),
-    sa.Column("choice_fingerprint", sa.String(128)),
-    sa.Column("unsubscribed_all", sa.Boolean, nullable=False, default=False),
-    sa.Column("unsubscribed_regions", sa.Text, nullable=False, default="[]"),
-    sa.Column("choice_at", UTCDateTime),
-    sa.Column("disabled_fingerprint", sa.String(128)),
-    sa.Column("disabled_reason", sa.Text),
-)
-
-digests = sa.Table(
-    "digests",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("subscriber_id", sa.String(200), nullable=False, index=True),
-    sa.Column("channel", sa.String(20), nullable=False),
-    sa.Column("first_seq", sa.Integer, nullable=False),
-    sa.Column("last_seq", sa.Integer, nullable=False),
-    sa.Column("article_seqs", sa.Text, nullable=False),
-    sa.Column("more", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_attempt_at", UTCDateTime),
-    sa.Column("last_error", sa.Text),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("sent_at", UTCDateTime),
-    sa.Index("ix_digests_status_next_attempt_at", "status", "next_attempt_at"),
-)
-
-PENDING, SENT, RETRYING, FAILED = "pending", "sent", "retrying", "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class DigestRecord:
-    """A digest as the ledger holds it: enough to send it again with the same id."""
-
-    id: str
-    subscriber_id: str
-    channel: str
-    first_seq: int
-    last_seq: int
-    article_seqs: tuple[int, ...]
-    more: int
-    status: str
-    attempts: int
-    next_attempt_at: datetime | None
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How one attempt went: ``ok``, or a temporary/permanent error."""
-
-    digest_id: str
-    ok: bool
-    error: str | None = None
-    permanent: bool = False
-    retry_after: float | None = None  # seconds the receiver asked us to wait
-    disable: bool = False  # HTTP 410: the webhook is gone
-
-
-def backoff(attempt: int, initial: timedelta, maximum: timedelta, rng: random.Random) -> timedelta:
-    """Exponential backoff with full jitter over the upper half (never instant)."""
-    ceiling = min(maximum.total_seconds(), initial.total_seconds() * (2 ** max(attempt - 1, 0)))
-    return timedelta(seconds=ceiling * (0.5 + rng.random() / 2))
-
-
-def _record(row: Any) -> DigestRecord:
-    return DigestRecord(
-        id=row.id,
-        subscriber_id=row.subscriber_id,
-        channel=row.channel,
-        first_seq=row.first_seq,
-        last_seq=row.last_seq,
-        article_seqs=tuple(json.loads(row.article_seqs)),
-        more=row.more,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-    )
+__all__ = [
+    "FAILED", "OPEN", "PENDING", "RETRYING", "SENT", "DigestRecord", "Ledger", "Outcome",
+    "backoff", "digests", "subscriber_state", "status_lines",
+]
 
 
 class Ledger:
@@ -131,8 +63,7 @@ class Ledger:
                 rows = list(conn.execute(query))
             else:
                 rows = []
-                for start in range(0, len(wanted), 500):
-                    batch = wanted[start : start + 500]
+                for batch in _chunks(wanted):
                     rows += conn.execute(
                         query.where(subscriber_state.c.subscriber_id.in_(batch))
                     ).all()
@@ -151,11 +82,19 @@ class Ledger:
             )
         return found
 
-    def record_plan(self, plan: Plan, now: datetime) -> None:
-        """New subscribers, moved cursors and pending digests, in one transaction."""
+    def record_plan(
+        self, plan: Plan, now: datetime, expected: Mapping[str, int] | None = None
+    ) -> set[str]:
+        """New subscribers, moved cursors and pending digests, in one transaction.
+
+        With ``expected`` (subscriber id -> the ``last_seq`` the plan was made from), a
+        cursor only moves if nobody moved it since, and only those subscribers'
+        digests are recorded: a second sender planning from a stale state records
+        nothing twice. Returns the subscribers whose cursor moved.
+        """
+        moved: set[str] = set()
         with self.engine.begin() as conn:
             if plan.new_subscribers:
-                known = self._known(conn, list(plan.new_subscribers))
                 rows = [
                     {
                         "subscriber_id": sid,
@@ -167,68 +106,49 @@ class Ledger:
                         "unsubscribed_regions": "[]",
                     }
                     for sid, seq in plan.new_subscribers.items()
-                    if sid not in known
                 ]
-                if rows:
-                    conn.execute(subscriber_state.insert(), rows)
-            if plan.cursors:
-                by_seq: dict[int, list[str]] = {}
-                for sid, seq in plan.cursors.items():
-                    by_seq.setdefault(seq, []).append(sid)
-                for seq, sids in by_seq.items():
-                    for start in range(0, len(sids), 500):
-                        conn.execute(
-                            subscriber_state.update()
-                            .where(subscriber_state.c.subscriber_id.in_(sids[start : start + 500]))
-                            .values(last_seq=seq, last_planned_at=now)
-                        )
-            if plan.digests:
-                ids = [d.id for d in plan.digests]
-                existing = set()
-                for start in range(0, len(ids), 500):
-                    existing |= {
-                        r[0]
-                        for r in conn.execute(
-                            sa.select(digests.c.id).where(
-                                digests.c.id.in_(ids[start : start + 500])
-                            )
-                        )
-                    }
-                rows = [
-                    {
-                        "id": d.id,
-                        "subscriber_id": d.subscriber.id,
-                        "channel": d.channel,
-                        "first_seq": d.after_seq,
-                        "last_seq": d.upto_seq,
-                        "article_seqs": json.dumps(d.article_seqs),
-                        "more": d.more,
-                        "status": PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": None,
-                        "last_error": None,
-                        "created_at": now,
-                        "sent_at": None,
-                    }
-                    for d in plan.digests
-                    if d.id not in existing
-                ]
-                if rows:
-                    conn.execute(digests.insert(), rows)
-
-    @staticmethod
-    def _known(conn: sa.Connection, ids: list[str]) -> set[str]:
-        known: set[str] = set()
-        for start in range(0, len(ids), 500):
-            known |= {
-                r[0]
-                for r in conn.execute(
-                    sa.select(subscriber_state.c.subscriber_id).where(
-                        subscriber_state.c.subscriber_id.in_(ids[start : start + 500])
+                conn.execute(insert_ignoring_duplicates(conn, subscriber_state), rows)
+            groups: dict[tuple[int | None, int], list[str]] = {}
+            for sid, seq in plan.cursors.items():
+                old = None if expected is None else expected.get(sid)
+                groups.setdefault((old, seq), []).append(sid)
+            for (old, seq), sids in groups.items():
+                for batch in _chunks(sids):
+                    update = (
+                        subscriber_state.update()
+                        .where(subscriber_state.c.subscriber_id.in_(batch))
+                        .values(last_seq=seq, last_planned_at=now)
                     )
-                )
-            }
-        return known
+                    if expected is None:
+                        conn.execute(update)
+                        moved.update(batch)
+                        continue
+                    if old is not None:
+                        update = update.where(subscriber_state.c.last_seq == old)
+                    returned = conn.execute(update.returning(subscriber_state.c.subscriber_id))
+                    moved.update(r[0] for r in returned)
+            rows = [
+                {
+                    "id": d.id,
+                    "subscriber_id": d.subscriber.id,
+                    "channel": d.channel,
+                    "first_seq": d.after_seq,
+                    "last_seq": d.upto_seq,
+                    "article_seqs": json.dumps(d.article_seqs),
+                    "more": d.more,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": None,
+                    "last_error": None,
+                    "created_at": now,
+                    "sent_at": None,
+                }
+                for d in plan.digests
+                if expected is None or d.subscriber.id in moved
+            ]
+            if rows:
+                conn.execute(insert_ignoring_duplicates(conn, digests), rows)
+        return moved
 
     def set_choice(
         self,
@@ -248,7 +168,12 @@ class Ledger:
             "choice_at": now,
         }
         with self.engine.begin() as conn:
-            if not self._known(conn, [subscriber_id]):
+            known = conn.execute(
+                sa.select(subscriber_state.c.subscriber_id).where(
+                    subscriber_state.c.subscriber_id == subscriber_id
+                )
+            ).first()
+            if known is None:
                 conn.execute(
                     subscriber_state.insert().values(
                         subscriber_id=subscriber_id,
@@ -266,6 +191,7 @@ class Ledger:
                 )
 
     def disable(self, subscriber_id: str, fingerprint: str, reason: str) -> None:
+        """Turn a subscriber's webhook off (HTTP 410) until its YAML entry changes."""
         with self.engine.begin() as conn:
             conn.execute(
                 subscriber_state.update()
@@ -275,16 +201,17 @@ class Ledger:
 
     # -- digests ------------------------------------------------------------------
 
-    def outstanding(self, now: datetime, only: str | None = None) -> list[DigestRecord]:
-        """Digests to (re)send now: pending ones (maybe cut off by a crash) and due retries."""
-        query = sa.select(digests).where(
-            sa.or_(
-                digests.c.status == PENDING,
-                sa.and_(digests.c.status == RETRYING, digests.c.next_attempt_at <= now),
-            )
-        )
+    def outstanding(
+        self, now: datetime, only: str | None = None, skip_channels: Collection[str] = ()
+    ) -> list[DigestRecord]:
+        """Digests to (re)send now: pending ones (maybe cut off by a crash) and due
+        retries that no live sender holds; channels in ``skip_channels`` (a broken
+        transport waiting for its next try) are left out."""
+        query = sa.select(digests).where(_due(now), _unclaimed(now))
         if only is not None:
             query = query.where(digests.c.subscriber_id == only)
+        if skip_channels:
+            query = query.where(digests.c.channel.not_in(list(skip_channels)))
         with self.engine.connect() as conn:
             return [_record(r) for r in conn.execute(query.order_by(digests.c.created_at))]
 
@@ -298,9 +225,71 @@ class Ledger:
             rows = conn.execute(
                 sa.select(digests)
                 .where(digests.c.subscriber_id == subscriber_id)
-                .order_by(digests.c.created_at, digests.c.first_seq)
+                .order_by(digests.c.created_at, digests.c.first_seq, digests.c.channel)
             )
             return [_record(r) for r in rows]
+
+    # -- claims ---------------------------------------------------------------------
+
+    def claim(
+        self, ids: Sequence[str], claimant: str, now: datetime, lease: timedelta
+    ) -> set[str]:
+        """Claim the due, unclaimed digests among ``ids``; returns the ids now ours.
+
+        One conditional UPDATE per batch: a digest someone else holds (lease not
+        run out), or one already sent or not yet due, is not taken. On PostgreSQL
+        rows another sender is claiming at this instant are skipped, not waited for.
+        """
+        got: set[str] = set()
+        with self.engine.begin() as conn:
+            for batch in _chunks(list(ids)):
+                claimable = (
+                    sa.select(digests.c.id)
+                    .where(digests.c.id.in_(batch), _due(now), _unclaimed(now))
+                    .with_for_update(skip_locked=True)
+                )
+                rows = conn.execute(
+                    digests.update()
+                    .where(digests.c.id.in_(claimable.scalar_subquery()))
+                    .values(claimed_by=claimant, claim_expires_at=now + lease)
+                    .returning(digests.c.id)
+                )
+                got.update(r[0] for r in rows)
+        return got
+
+    def claimants(self, now: datetime) -> set[str]:
+        """Senders holding claims whose lease has not run out."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(digests.c.claimed_by)
+                .where(digests.c.claimed_by.is_not(None), digests.c.claim_expires_at >= now)
+                .distinct()
+            )
+            return {r[0] for r in rows}
+
+    def renew(self, claimant: str, now: datetime, lease: timedelta) -> int:
+        """Extend every claim of ``claimant`` (a sender still at work); returns how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                digests.update()
+                .where(digests.c.claimed_by == claimant)
+                .values(claim_expires_at=now + lease)
+            )
+            return int(result.rowcount)
+
+    def release(self, claimant: str, ids: Sequence[str] | None = None) -> None:
+        """Give claims back unsent (a broken transport, a stop): they stay due."""
+        with self.engine.begin() as conn:
+            query = digests.update().where(digests.c.claimed_by == claimant)
+            if ids is None:
+                conn.execute(query.values(claimed_by=None, claim_expires_at=None))
+                return
+            for batch in _chunks(list(ids)):
+                conn.execute(
+                    query.where(digests.c.id.in_(batch)).values(
+                        claimed_by=None, claim_expires_at=None
+                    )
+                )
 
     def mark(
         self,
@@ -311,36 +300,45 @@ class Ledger:
         initial: timedelta,
         maximum: timedelta,
         rng: random.Random | None = None,
+        claimant: str | None = None,
     ) -> dict[str, str]:
-        """Record attempt outcomes; returns digest id -> new status."""
+        """Record attempt outcomes and drop their claims; returns digest id -> status.
+
+        With ``claimant``, only digests still claimed by it are marked (a sender whose
+        lease was taken over does not overwrite the new sender's result).
+        """
         if not outcomes:
             return {}
         rng = rng or random.Random()
         statuses: dict[str, str] = {}
+        mine = sa.true() if claimant is None else digests.c.claimed_by == claimant
+        cleared = {"claimed_by": None, "claim_expires_at": None}
         with self.engine.begin() as conn:
             attempts = {
                 r[0]: r[1]
-                for start in range(0, len(outcomes), 500)
+                for batch in _chunks(list(outcomes))
                 for r in conn.execute(
                     sa.select(digests.c.id, digests.c.attempts).where(
-                        digests.c.id.in_([o.digest_id for o in outcomes[start : start + 500]])
+                        digests.c.id.in_([o.digest_id for o in batch])
                     )
                 )
             }
             sent = [o.digest_id for o in outcomes if o.ok]
-            for start in range(0, len(sent), 500):
-                conn.execute(
+            for batch in _chunks(sent):
+                rows = conn.execute(
                     digests.update()
-                    .where(digests.c.id.in_(sent[start : start + 500]))
+                    .where(digests.c.id.in_(batch), mine)
                     .values(
                         status=SENT,
                         sent_at=now,
                         attempts=digests.c.attempts + 1,
                         next_attempt_at=None,
                         last_error=None,
+                        **cleared,
                     )
+                    .returning(digests.c.id)
                 )
-            statuses.update(dict.fromkeys(sent, SENT))
+                statuses.update(dict.fromkeys((r[0] for r in rows), SENT))
             for outcome in outcomes:
                 if outcome.ok:
                     continue
@@ -352,18 +350,22 @@ class Ledger:
                     if outcome.retry_after is not None:
                         wait = max(wait, timedelta(seconds=outcome.retry_after))
                     status, when = RETRYING, now + wait
-                conn.execute(
+                result = conn.execute(
                     digests.update()
-                    .where(digests.c.id == outcome.digest_id)
+                    .where(digests.c.id == outcome.digest_id, mine)
                     .values(
                         status=status,
                         attempts=tried,
                         next_attempt_at=when,
                         last_error=(outcome.error or "")[:2000],
+                        **cleared,
                     )
                 )
-                statuses[outcome.digest_id] = status
+                if result.rowcount:
+                    statuses[outcome.digest_id] = status
         return statuses
+
+    # -- reading, for status and metrics ------------------------------------------------
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -372,12 +374,25 @@ class Ledger:
             )
             return {status: int(n) for status, n in rows}
 
+    def counts_by_channel(self) -> dict[str, dict[str, int]]:
+        """channel -> status -> number of digests."""
+        found: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(digests.c.channel, digests.c.status, sa.func.count()).group_by(
+                    digests.c.channel, digests.c.status
+                )
+            )
+            for channel, status, n in rows:
+                found.setdefault(channel, {})[status] = int(n)
+        return found
+
     def problems(self, limit: int = 20) -> list[DigestRecord]:
         """Pending, retrying and failed digests, newest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(digests)
-                .where(digests.c.status.in_([PENDING, RETRYING, FAILED]))
+                .where(digests.c.status.in_([*OPEN, FAILED]))
                 .order_by(digests.c.created_at.desc())
                 .limit(limit)
             )
@@ -392,23 +407,8 @@ class Ledger:
             return [(sid, reason or "") for sid, reason in rows]
 
 
-def status_lines(app: Any) -> list[str]:
-    """The ``zonewire status`` section: pending, retrying and failed deliveries."""
-    from notifier.progress import local_time
+def status_lines(app: object) -> list[str]:
+    """The ``zonewire status`` delivery section (kept here for older imports)."""
+    from notifier.delivery_status import status_lines as lines
 
-    ledger = Ledger(app.store.engine)
-    counts = ledger.counts()
-    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in (SENT, PENDING, RETRYING, FAILED))
-    lines = [f"deliveries: {summary}"]
-    for record in ledger.problems():
-        when = ""
-        if record.status == RETRYING and record.next_attempt_at is not None:
-            when = f", next attempt {local_time(record.next_attempt_at)}"
-        error = f": {record.last_error}" if record.last_error else ""
-        lines.append(
-            f"  {record.status} {record.subscriber_id} ({record.channel}, digest {record.id}, "
-            f"{record.attempts} attempts{when}){error}"
-        )
-    for sid, reason in ledger.disabled():
-        lines.append(f"  disabled webhook {sid}: {reason} (edit its entry to enable it again)")
-    return lines
+    return lines(app)

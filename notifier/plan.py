@@ -52,12 +52,27 @@ class SubscriberState:
         )
 
 
+def channels_of(subscriber: Subscriber) -> tuple[str, ...]:
+    """The channels a subscriber gets each digest on (SPEC §8: every one it has)."""
+    return tuple(
+        name
+        for name, present in (("email", subscriber.email), ("webhook", subscriber.webhook))
+        if present
+    )
+
+
 def effective(subscriber: Subscriber, state: SubscriberState | None) -> Subscriber | None:
-    """The subscriber as the reader chose to keep it; ``None`` when nothing is left."""
+    """The subscriber as the reader chose to keep it; ``None`` when nothing is left.
+
+    A disabled webhook (HTTP 410) takes away that channel only: an email beside it
+    keeps coming.
+    """
     if state is None:
         return subscriber
     if state.disabled_for(subscriber):
-        return None
+        if subscriber.webhook is None or subscriber.email is None:
+            return None
+        subscriber = replace(subscriber, webhook=None)
     if not state.choice_applies(subscriber):
         return subscriber
     if state.unsubscribed_all:
@@ -83,9 +98,10 @@ class RegionGroup:
 class Digest:
     """What one subscriber gets at one time.
 
-    ``id`` is derived from the subscriber and the ``seq`` range the digest covers, so
-    planning the same state again (after a crash) gives the same id, hence the same
-    ``Message-ID`` and ``webhook-id``.
+    ``id`` is derived from the subscriber, the channel and the ``seq`` range the
+    digest covers, so planning the same state again (after a crash) gives the same id,
+    hence the same ``Message-ID`` and ``webhook-id``. A subscriber with an email and a
+    webhook gets one digest per channel, each with its own id and ledger entry.
     """
 
     id: str
@@ -95,6 +111,7 @@ class Digest:
     groups: tuple[RegionGroup, ...]
     more: int
     generated_at: datetime
+    channel: str = "email"
 
     @property
     def articles(self) -> tuple[Article, ...]:
@@ -104,14 +121,10 @@ class Digest:
     def article_seqs(self) -> tuple[int, ...]:
         return tuple(a.seq for g in self.groups for a in g.articles)
 
-    @property
-    def channel(self) -> str:
-        return "email" if self.subscriber.email else "webhook"
-
     def content_key(self) -> tuple[object, ...]:
         """Digests with equal keys render to the same body apart from personal slots."""
         sub = self.subscriber
-        fmt = sub.webhook.format if sub.webhook and not sub.email else "email"
+        fmt = sub.webhook.format if self.channel == "webhook" and sub.webhook else "email"
         return (fmt, sub.language, sub.regions, self.article_seqs, self.more)
 
 
@@ -142,10 +155,17 @@ class Plan:
     skipped: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
-def digest_id(subscriber_id: str, after_seq: int, upto_seq: int) -> str:
-    """Stable, header-safe id: ``d`` + 32 hex digits of a SHA-256."""
-    raw = f"{subscriber_id}\x1f{after_seq}\x1f{upto_seq}".encode()
-    return "d" + hashlib.sha256(raw).hexdigest()[:32]
+def digest_id(subscriber_id: str, after_seq: int, upto_seq: int, channel: str = "email") -> str:
+    """Stable, header-safe id: ``d`` + 32 hex digits of a SHA-256.
+
+    The email channel keeps the id it had before digests were per channel (so an
+    upgraded ledger and its ``Message-ID`` stay the same); other channels add their
+    name, so each channel's digest is its own ledger entry.
+    """
+    raw = f"{subscriber_id}\x1f{after_seq}\x1f{upto_seq}"
+    if channel != "email":
+        raw += f"\x1f{channel}"
+    return "d" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def build_digest(
@@ -156,8 +176,14 @@ def build_digest(
     upto_seq: int,
     now: datetime,
     region_name: Callable[[str], str],
+    channel: str | None = None,
 ) -> Digest | None:
-    """Group ``articles`` (already filtered) by leaf region, newest first, capped."""
+    """Group ``articles`` (already filtered) by leaf region, newest first, capped.
+
+    ``channel`` defaults to the subscriber's first one (email before webhook).
+    """
+    if channel is None:
+        channel = (channels_of(subscriber) or ("email",))[0]
     ordered = sorted(articles, key=lambda a: (a.published, a.seq), reverse=True)
     if not ordered:
         return None
@@ -172,13 +198,14 @@ def build_digest(
         for key, items in by_region.items()
     )
     return Digest(
-        id=digest_id(subscriber.id, after_seq, upto_seq),
+        id=digest_id(subscriber.id, after_seq, upto_seq, channel),
         subscriber=subscriber,
         after_seq=after_seq,
         upto_seq=upto_seq,
         groups=groups,
         more=len(ordered) - len(shown),
         generated_at=now,
+        channel=channel,
     )
 
 
@@ -228,6 +255,15 @@ def plan_digests(
         digest = build_digest(
             keep, sendable, after_seq=after, upto_seq=upto_seq, now=now, region_name=region_name
         )
-        if digest is not None:
-            digests.append(digest)
+        if digest is None:
+            continue
+        # One digest per channel: same articles, own id, own ledger entry and retries.
+        for channel in channels_of(keep):
+            digests.append(
+                replace(
+                    digest,
+                    id=digest_id(keep.id, after, upto_seq, channel),
+                    channel=channel,
+                )
+            )
     return Plan(tuple(digests), cursors, new, skipped)

@@ -18,9 +18,11 @@ from feeds.publish import BuildReport, build_feeds
 from feeds.regions import apply_aliases
 from feeds.sources.fetch import Fetcher
 from feeds.sources.run import IngestReport, ingest_source
+from feeds.websub import ping_hubs
 from notifier.app import App
 from notifier.config import Settings
 from notifier.deliver import DeliveryDeps, DeliveryReport, asend_due
+from notifier.lock import WorkerLock, WorkerLost
 from notifier.metrics import Metrics
 from notifier.reload import ConfigHolder
 
@@ -85,6 +87,10 @@ class Worker:
         self.metrics = metrics or Metrics(app.store)
         self._deps = deps or DeliveryDeps.from_app(app)
         self._own_deps = deps is None
+        #: The store's worker lock when this worker holds one: checked before each
+        #: fan-out and between claim batches; ``lock_lost`` says why it went.
+        self.lock: WorkerLock | None = None
+        self.lock_lost: str | None = None
         self._ingest_lock = asyncio.Lock()
         self._feeds_lock = asyncio.Lock()
         self._deliver_lock = asyncio.Lock()
@@ -135,9 +141,14 @@ class Worker:
                             self.feeds_dirty = True
                 # Zones learned just now, or an alias configured since, may place
                 # articles that were stored without a region.
-                for problem in apply_aliases(self.app.gazetteer, self.settings.region_aliases):
+                problems = await asyncio.to_thread(
+                    apply_aliases, self.app.gazetteer, self.settings.region_aliases
+                )
+                for problem in problems:
                     log.warning("region_aliases: %s", problem)
-                if place_unresolved(self.app.store, self.app.gazetteer, self.clock()):
+                if await asyncio.to_thread(
+                    place_unresolved, self.app.store, self.app.gazetteer, self.clock()
+                ):
                     self.feeds_dirty = True
                 return reports
         finally:
@@ -168,7 +179,15 @@ class Worker:
                     settings.feeds.entries,
                     all,
                     now=self.clock(),
+                    hubs=settings.feeds.websub.hubs,
                 )
+                if settings.feeds.websub.hubs and report.changed_feeds:
+                    base = settings.public_url.rstrip("/") + "/"
+                    await asyncio.to_thread(
+                        ping_hubs,
+                        settings.feeds.websub.hubs,
+                        [base + p for p in report.changed_feeds],
+                    )
                 self.metrics.feed_builds.inc()
                 self.metrics.feeds_written.inc(len(report.written))
                 return report
@@ -183,7 +202,19 @@ class Worker:
                 deps = replace(self._deps, settings=self.settings)
                 if self._own_deps:  # a reloaded secret_key signs what the HTTP side checks
                     deps = replace(deps, signer=self.app.signer(deps.settings))
-                report = await asend_due(deps, self.holder.subscriptions, self.clock(), only)
+                if self.lock is not None:
+                    deps = replace(deps, guard=self.lock.ensure)
+                try:
+                    if self.lock is not None:
+                        await asyncio.to_thread(self.lock.ensure)
+                    report = await asend_due(
+                        deps, self.holder.subscriptions, self.clock(), only
+                    )
+                except WorkerLost as exc:
+                    if self.lock_lost is None:
+                        log.error("%s", exc)
+                    self.lock_lost = str(exc)
+                    raise
                 m = self.metrics.deliveries
                 m.labels("sent").inc(report.sent)
                 m.labels("retrying").inc(report.retrying)

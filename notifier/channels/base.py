@@ -42,6 +42,13 @@ class TemporaryError(DeliveryError):
     """Timeout, connection error, SMTP 4xx, HTTP 5xx or 429: try again later."""
 
 
+class TransportError(TemporaryError):
+    """The channel's transport itself is broken (SPEC §8): SMTP login refused, a
+    connection refused or a TLS failure at connect, a name that does not resolve, an
+    outbox that cannot be written. Not the recipient's fault: the digest stays due,
+    and the rest of the pass sends nothing more on that channel."""
+
+
 class PermanentError(DeliveryError):
     """SMTP 5xx, HTTP 4xx: retrying will not help; 410 also disables the webhook."""
 

@@ -10,7 +10,7 @@ import asyncio
 import mailbox
 from pathlib import Path
 
-from notifier.channels.base import Envelope, TemporaryError
+from notifier.channels.base import Envelope, TransportError
 
 
 class MaildirChannel:
@@ -31,7 +31,9 @@ class MaildirChannel:
         try:
             await asyncio.to_thread(self._add, envelope.body)
         except OSError as exc:
-            raise TemporaryError(f"outbox {self.path}: {exc.strerror or exc}") from exc
+            # One outbox for everyone: a full disk or a bad path is the transport's
+            # problem, never one recipient's.
+            raise TransportError(f"outbox {self.path}: {exc.strerror or exc}") from exc
 
     async def aclose(self) -> None:
         self._box = None

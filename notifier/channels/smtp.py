@@ -3,6 +3,9 @@
 ``concurrency`` connections are opened lazily and kept in a pool; each message takes
 one, sends, and puts it back, so a fan-out of thousands runs over a handful of
 sessions. SMTP 4xx replies and network trouble are temporary; 5xx are permanent.
+Anything that goes wrong while opening a session (a refused connection or login, a
+TLS failure, a name that does not resolve) is the transport's fault, not the
+recipient's: :class:`TransportError` (SPEC §8).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 
 import aiosmtplib
 
-from notifier.channels.base import Envelope, PermanentError, TemporaryError
+from notifier.channels.base import Envelope, PermanentError, TemporaryError, TransportError
 
 
 class SmtpChannel:
@@ -49,6 +52,15 @@ class SmtpChannel:
         client = aiosmtplib.SMTP(**self._options)  # type: ignore[arg-type]
         try:
             await client.connect()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            client.close()
+            raise TransportError(
+                f"{self.where} refused the login of {self._options['username']!r}: "
+                f"{exc.code} {exc.message} (check email.smtp.username and password)"
+            ) from exc
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
+            raise TransportError(f"{self.where}: cannot connect: {_describe(exc)}") from exc
         except BaseException:
             # A refused certificate or login leaves the socket open otherwise.
             client.close()
@@ -71,7 +83,7 @@ class SmtpChannel:
             if client is None or not client.is_connected:
                 await self._drop(client)
                 client = None
-                client = await self._connect()
+                client = await self._connect()  # raises TransportError
             await client.sendmail(envelope.sender, [envelope.to], envelope.body)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
@@ -104,6 +116,12 @@ class SmtpChannel:
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
         self._open.clear()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _by_code(code: int, message: str) -> TemporaryError | PermanentError:

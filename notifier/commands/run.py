@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from notifier.app import App
 from notifier.lock import WorkerLock
@@ -43,12 +45,14 @@ def run(args: argparse.Namespace, app: App) -> int:
     lock.acquire(
         wait=args.wait,
         on_wait=lambda: print(
-            f"zonewire: another worker is running on {lock.where}; waiting for it to stop",
+            f"zonewire: another worker is running on {lock.where}{lock.held_by()}; "
+            "waiting for it to stop",
             file=sys.stderr,
         ),
     )
     try:
         worker = Worker(app, holder)
+        worker.lock = lock
         if args.once:
             report = asyncio.run(worker.cycle())
             for line in report.lines():
@@ -71,11 +75,35 @@ async def _forever(worker: Worker, args: argparse.Namespace) -> int:
         host = args.host or settings.serve.host
         port = settings.serve.port if args.port is None else args.port
         extra.append(http_server(worker, host, port))
+    extra.append(_lock_watch(worker))
     log.info(
         "worker started: %d sources, %d subscribers",
         len(worker.sources()),
         len(worker.holder.subscriptions.subscribers),
     )
     await serve_forever(service, extra)
+    if worker.lock_lost is not None:
+        log.error("worker stopped: %s", worker.lock_lost)
+        return 1
     log.info("worker stopped")
     return 0
+
+
+def _lock_watch(worker: Worker) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
+    """A task that stops the worker (exit 1) when it no longer holds the store's lock."""
+    from notifier.lock import watch
+
+    async def run(stopping: asyncio.Event) -> None:
+        lock = worker.lock
+        if lock is None:
+            return
+
+        def lost(reason: str) -> None:
+            worker.lock_lost = f"lost the worker lock on {lock.where}: {reason}"
+            log.error("%s; stopping: no more digests are sent by this worker",
+                      worker.lock_lost)
+            stopping.set()
+
+        await watch(lock, stopping, lost)
+
+    return run

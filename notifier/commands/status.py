@@ -19,7 +19,7 @@ from notifier.app import App
 SECTIONS: list[str] = [
     "notifier.commands.ingest:status_lines",
     "notifier.commands.feeds:status_lines",
-    "notifier.ledger:status_lines",
+    "notifier.delivery_status:status_lines",
     "notifier.commands.check:status_lines",
 ]
 

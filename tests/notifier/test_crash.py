@@ -34,6 +34,7 @@ CHILD = r'''
 import json, random, sys
 from datetime import datetime
 import notifier.deliver as deliver
+import notifier.fanout as fanout
 from feeds.regions import Gazetteer
 from feeds.store import SqlArticleStore
 from notifier.config import Settings
@@ -41,7 +42,7 @@ from notifier.ledger import Ledger
 from notifier.models import Schedule, ScheduleKind, Subscriber, Subscriptions
 from notifier.tokens import Signer
 
-deliver.MARK_BATCH = 5
+fanout.MARK_BATCH = 5
 cfg = json.loads(sys.argv[1])
 settings = Settings.model_validate(cfg["settings"])
 store = SqlArticleStore.open(settings.database)

@@ -16,7 +16,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from notifier.channels.base import Envelope, PermanentError, TemporaryError
+from notifier.channels.base import Envelope, TransportError
 from notifier.channels.smtp import SmtpChannel
 from tests.support.servers import SmtpSink, free_port
 
@@ -122,18 +122,19 @@ def test_sends_over_tls_with_auth(secure_server: tuple[str, int, SmtpSink], ca_f
     assert message["Subject"] == "园区新闻"
 
 
-def test_wrong_password_is_permanent(
+def test_wrong_password_is_the_transports_fault_not_the_recipients(
     secure_server: tuple[str, int, SmtpSink], ca_file: str
 ) -> None:
+    # SPEC §8: a refused login is a transport failure: the digest stays due.
     security, port, sink = secure_server
-    with pytest.raises(PermanentError, match="535"):
+    with pytest.raises(TransportError, match="535"):
         send(channel(security, port, "wrong", ca_file))
     assert sink.messages == []
 
 
 def test_an_untrusted_certificate_is_refused(secure_server: tuple[str, int, SmtpSink]) -> None:
     security, port, sink = secure_server
-    with pytest.raises(TemporaryError, match="certificate"):
+    with pytest.raises(TransportError, match="certificate"):
         send(channel(security, port, "s3cret", None))  # no ca_file: the system CAs only
     assert sink.messages == []
 

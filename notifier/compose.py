@@ -1,0 +1,85 @@
+"""Digests to envelopes: render once per content, personalise per recipient.
+
+A digest names its channel; a subscriber with an email and a webhook has one digest
+for each, and each becomes the envelope of its own channel.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parseaddr
+from typing import TYPE_CHECKING
+
+from notifier.channels.base import Envelope
+from notifier.errors import NotifierError
+from notifier.mime import MimeTemplate
+from notifier.plan import Digest
+from notifier.render import Renderer
+
+if TYPE_CHECKING:
+    from notifier.deliver import DeliveryDeps
+
+
+class Composer:
+    """Builds each envelope just before it is sent (memory stays flat in a fan-out)."""
+
+    def __init__(self, deps: DeliveryDeps, now: datetime) -> None:
+        settings = deps.settings
+        self.renderer = Renderer(
+            public_url=settings.public_url,
+            region=deps.gazetteer.find,
+            templates_dir=settings.templates_dir,
+        )
+        self.signer = deps.signer
+        self.sender_header = settings.email.from_
+        self.sender = parseaddr(settings.email.from_)[1]
+        self.now = now
+        self._mime: dict[tuple[object, ...], MimeTemplate] = {}
+
+    def envelope(self, digest: Digest) -> Envelope:
+        if digest.channel == "email":
+            return self._email(digest)
+        if digest.channel == "webhook":
+            return self._webhook(digest)
+        raise NotifierError(f"digest {digest.id}: unknown channel {digest.channel!r}")
+
+    def _email(self, digest: Digest) -> Envelope:
+        sub = digest.subscriber
+        if not sub.email:
+            raise NotifierError(f"subscriber {sub.id} has no email address any more")
+        token = self.signer.token(sub.id)
+        rendered = self.renderer.email(digest)
+        key = digest.content_key()
+        template = self._mime.get(key)
+        if template is None:
+            template = MimeTemplate(
+                sender=self.sender_header, subject=rendered.subject, date=self.now
+            )
+            self._mime[key] = template
+        text, html = self.renderer.personal_email(rendered, token)
+        body = template.build(
+            to=sub.email,
+            name=sub.name,
+            digest_id=digest.id,
+            unsubscribe_url=self.renderer.unsubscribe_url(token),
+            mailto=None,
+            text=text,
+            html=html,
+        )
+        return Envelope(digest.id, sub.id, sub.email, body, sender=self.sender)
+
+    def _webhook(self, digest: Digest) -> Envelope:
+        sub = digest.subscriber
+        if sub.webhook is None:
+            raise NotifierError(f"subscriber {sub.id} has no webhook any more")
+        token = self.signer.token(sub.id)
+        hook = self.renderer.webhook(digest)
+        body_text = self.renderer.personal_webhook(hook, digest.id, sub.id, token)
+        return Envelope(
+            digest.id,
+            sub.id,
+            sub.webhook.url,
+            body_text.encode("utf-8"),
+            format=sub.webhook.format,
+            secret=sub.webhook.secret,
+        )

@@ -1,0 +1,206 @@
+"""The sending half of a delivery pass: claim, send, mark, on every channel at once.
+
+- Each channel has its own queue and a fixed pool of workers (bounded concurrency
+  and memory: an envelope is built just before it is sent), so one channel's
+  trouble never holds back another's.
+- Digests are claimed in the ledger in small batches just before they are sent
+  (:meth:`notifier.ledger.Ledger.claim`); a digest another sender holds is skipped.
+  The claims are renewed while the pass runs and given back at its end.
+- Outcomes are marked in batches. A recipient's failure is that digest's own
+  (retried or failed); a :class:`TransportError` stops the channel for this pass,
+  marks nothing, and is reported once (:mod:`notifier.outages`).
+- Every ledger call runs in a thread: the event loop keeps serving HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from notifier.channels.base import Channel, DeliveryError, TransportError
+from notifier.compose import Composer
+from notifier.errors import NotifierError
+from notifier.ledger import FAILED, PENDING, RETRYING, SENT, Outcome
+from notifier.plan import Digest
+
+if TYPE_CHECKING:
+    from notifier.deliver import DeliveryDeps, DeliveryReport
+
+log = logging.getLogger("notifier.deliver")
+
+#: Outcomes are written to the ledger this many at a time (and at the end).
+MARK_BATCH = 200
+#: Digests claimed per ledger round trip.
+CLAIM_BATCH = 100
+
+
+@dataclass
+class _Lane:
+    """One channel's share of the pass."""
+
+    name: str
+    channel: Channel
+    todo: list[Digest]
+    ready: list[Digest] = field(default_factory=list)
+    claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    broken: TransportError | None = None
+    sent: int = 0
+    held: set[str] = field(default_factory=set)
+
+
+class FanOut:
+    """Sends ``work`` for one pass; see the module docstring."""
+
+    def __init__(
+        self,
+        deps: DeliveryDeps,
+        report: DeliveryReport,
+        now: datetime,
+        retry: Mapping[str, Any],
+        claimant: str,
+    ) -> None:
+        self.deps = deps
+        self.report = report
+        self.now = now
+        self.retry = retry
+        self.claimant = claimant
+        self.lease: timedelta = deps.lease
+        self.composer = Composer(deps, now)
+        self._started = time.monotonic()
+        self._pending: list[Outcome] = []
+        self._flush_lock = asyncio.Lock()
+        self._subscriber: dict[str, tuple[str, str]] = {}
+        self._stopped = False
+
+    def lease_now(self) -> datetime:
+        """The pass's ``now`` moved on by the time the pass has run."""
+        return self.now + timedelta(seconds=time.monotonic() - self._started)
+
+    async def run(
+        self, work: Sequence[Digest], channels: Mapping[str, Channel]
+    ) -> dict[str, _Lane]:
+        self._subscriber = {d.id: (d.subscriber.id, d.subscriber.fingerprint) for d in work}
+        lanes = {
+            name: _Lane(name, channel, [d for d in work if d.channel == name])
+            for name, channel in channels.items()
+        }
+        renewer = asyncio.create_task(self._renew())
+        try:
+            tasks = []
+            for lane in lanes.values():
+                workers = min(self.deps.settings.delivery.concurrency, len(lane.todo))
+                tasks += [asyncio.create_task(self._worker(lane)) for _ in range(workers)]
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                raise errors[0]
+        finally:
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
+            try:
+                await self._flush(final=True)
+            finally:
+                # Whatever is still ours (not attempted, or held by a broken transport)
+                # goes back to the ledger due, for the next pass or another sender.
+                await asyncio.to_thread(self.deps.ledger.release, self.claimant)
+        return lanes
+
+    async def _renew(self) -> None:
+        interval = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.deps.ledger.renew, self.claimant, self.lease_now(),
+                                    self.lease)
+
+    async def _next(self, lane: _Lane) -> Digest | None:
+        """The next digest of ``lane`` that this sender holds a claim on."""
+        async with lane.claim_lock:
+            while not lane.ready and lane.todo and lane.broken is None and not self._stopped:
+                batch, lane.todo = lane.todo[:CLAIM_BATCH], lane.todo[CLAIM_BATCH:]
+                if self.deps.guard is not None:
+                    await asyncio.to_thread(self.deps.guard)  # raises when the lock is lost
+                ids = [d.id for d in batch]
+                got = await asyncio.to_thread(
+                    self.deps.ledger.claim, ids, self.claimant, self.lease_now(), self.lease
+                )
+                self.report.claimed_elsewhere += len(ids) - len(got)
+                lane.ready += [d for d in batch if d.id in got]
+            if lane.broken is not None or self._stopped or not lane.ready:
+                return None
+            return lane.ready.pop(0)
+
+    async def _worker(self, lane: _Lane) -> None:
+        while True:
+            try:
+                digest = await self._next(lane)
+            except BaseException:
+                self._stopped = True  # the worker lock is gone, or the ledger: stop all
+                raise
+            if digest is None:
+                return
+            try:
+                envelope = self.composer.envelope(digest)
+                await lane.channel.send(envelope)
+                outcome = Outcome(digest.id, ok=True)
+                lane.sent += 1
+            except TransportError as exc:
+                # Not this recipient's fault: nothing is marked, the claim is given
+                # back at the end of the pass, and the lane stops taking digests.
+                if lane.broken is None:
+                    lane.broken = exc
+                lane.held.add(digest.id)
+                continue
+            except DeliveryError as exc:
+                outcome = Outcome(
+                    digest.id, ok=False, error=str(exc), permanent=exc.permanent,
+                    retry_after=exc.retry_after, disable=exc.disable,
+                )
+            except NotifierError as exc:
+                outcome = Outcome(digest.id, ok=False, error=str(exc), permanent=True)
+            except Exception as exc:  # noqa: BLE001 - one subscriber never stops the others
+                log.exception("digest %s for %s failed", digest.id, digest.subscriber.id)
+                outcome = Outcome(digest.id, ok=False, error=f"{type(exc).__name__}: {exc}")
+            if not outcome.ok:
+                log.warning("digest %s for %s (%s): %s", digest.id, digest.subscriber.id,
+                            lane.name, outcome.error)
+            self._pending.append(outcome)
+            if len(self._pending) >= MARK_BATCH:
+                await self._flush()
+
+    async def _flush(self, final: bool = False) -> None:
+        async with self._flush_lock:
+            if not self._pending or (not final and len(self._pending) < MARK_BATCH):
+                return
+            batch = self._pending[:]
+            self._pending.clear()
+            statuses = await asyncio.to_thread(
+                self.deps.ledger.mark, batch, self.now, claimant=self.claimant, **self.retry
+            )
+            apply_statuses(self.report, statuses, batch)
+            for outcome in batch:
+                if outcome.disable:
+                    sid, fingerprint = self._subscriber[outcome.digest_id]
+                    await asyncio.to_thread(
+                        self.deps.ledger.disable, sid, fingerprint, outcome.error or "HTTP 410"
+                    )
+
+
+def apply_statuses(
+    report: DeliveryReport, statuses: Mapping[str, str], batch: Sequence[Outcome]
+) -> None:
+    """Count marked outcomes into ``report``; failures join its errors."""
+    errors = {o.digest_id: o.error for o in batch if not o.ok}
+    for digest_id, status in statuses.items():
+        if status == SENT:
+            report.sent += 1
+        elif status == RETRYING:
+            report.retrying += 1
+        elif status == FAILED:
+            report.failed += 1
+        if status in (RETRYING, FAILED, PENDING) and errors.get(digest_id):
+            report.errors.append(f"{digest_id}: {errors[digest_id]}")
