@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from feeds.models import CrawlPolicy, FeedSource, PortalSource, Source
 from notifier import yamlpos
 from notifier.errors import ConfigError
+from notifier.field_checks import header_problem
 from notifier.tokens import key_problem
 
 DEFAULT_CONFIG = Path("config/zonewire.yaml")
@@ -71,9 +72,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class WebSubSettings(_Model):
+    #: WebSub hubs every feed names (<link rel="hub">) and pings after each build.
+    hubs: tuple[Annotated[str, Field(pattern=r"^https?://\S+$")], ...] = ()
+
+
 class FeedsSettings(_Model):
     output_dir: Path = Path("public")
     entries: int = Field(default=50, ge=1, le=10_000)
+    websub: WebSubSettings = WebSubSettings()
 
 
 class SmtpSettings(_Model):
@@ -301,6 +308,8 @@ def settings_from_document(
         settings = Settings.model_validate(expanded)
     except ValidationError as exc:
         problems += yamlpos.pydantic_problems(doc, exc.errors(), Settings, data=expanded)
+    if settings is not None and (why := header_problem(settings.email.from_, "'from'")):
+        problems.append(doc.problem(("email", "from"), why))
     if settings is not None and settings.secret_key is not None:
         if why := key_problem(settings.secret_key):
             problems.append(doc.problem(("secret_key",), f"'secret_key': {why}"))

@@ -39,6 +39,14 @@ def b64_lines(data: bytes) -> bytes:
     return b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + b"\r\n"
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and control characters made spaces (a header is one line)."""
+    return _CONTROL.sub(" ", text).strip()
+
+
 def mail_host(sender: str) -> str:
     """The domain for Message-IDs: the sender's, so ids are ours and unique."""
     address = parseaddr(sender)[1]
@@ -88,6 +96,9 @@ class MimeTemplate:
         html: str,
     ) -> bytes:
         """The complete message for one recipient, CRLF line endings."""
+        # `check` refuses these already; a line break here would add header lines.
+        name, to = (_one_line(name) or None) if name else None, _one_line(to)
+        unsubscribe_url = _one_line(unsubscribe_url)
         to_header = formataddr((name, to), charset="utf-8") if name else to
         lu = f"<{unsubscribe_url}>" + (f", <mailto:{mailto}?subject=unsubscribe>" if mailto else "")
         values = {

@@ -13,228 +13,57 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from feeds.models import Region
-from feeds.regions import Ambiguous, Gazetteer, Unknown, looks_like_zone, zone_key
+from feeds.regions import Gazetteer
 from notifier import yamlpos
 from notifier.config import expand_tree, problems_error
 from notifier.errors import ConfigError
+from notifier.field_checks import (
+    BUILTIN_FORMATS,
+    BUNDLED_TEMPLATES,
+    check_webhook_url,
+    header_problem,
+    webhook_formats,
+    whsec_problem,
+)
 from notifier.models import Keywords, Schedule, Subscriber, Subscriptions, WebhookTarget
-from notifier.schedules import FORMS, parse_schedule
+from notifier.region_names import RegionOutcome, resolve_region
+from notifier.schedules import parse_schedule
+from notifier.subscription_file import (
+    DefaultsModel,
+    KeywordsModel,
+    SubscriberModel,
+    SubscriptionsFile,
+    WebhookModel,
+)
 
-#: Webhook formats that ship with zonewire (templates ``webhook/<format>.json.j2``).
-BUILTIN_FORMATS = ("json", "dingtalk", "wecom", "feishu", "slack")
-BUNDLED_TEMPLATES = Path(__file__).parent / "templates"
+# Names other modules import from here.
+__all__ = [
+    "BUILTIN_FORMATS",
+    "BUNDLED_TEMPLATES",
+    "RegionOutcome",
+    "SubscriptionsFile",
+    "check_webhook_url",
+    "load_subscriptions",
+    "resolve_region",
+    "subscriptions_from_document",
+    "webhook_formats",
+]
 
 Path_ = tuple[str | int, ...]
-
-
-# -- the file's shape ------------------------------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-def _schedule_field(default: str | None) -> Any:
-    return Field(
-        default=default,
-        description=f"when digests go out: {FORMS}",
-        examples=["immediate", "hourly", "daily 08:00", "weekly mon 09:00", 'cron "0 8 * * 1-5"'],
-    )
-
-
-class DefaultsModel(_Model):
-    """Values every subscriber gets unless it sets its own."""
-
-    timezone: str = Field(default="Asia/Shanghai", description="IANA time zone of schedules")
-    language: str = Field(default="zh-CN", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-    max_articles: int = Field(default=30, ge=1, le=1000, description="articles listed per digest")
-    schedule: str = _schedule_field("daily 08:00")
-
-
-class KeywordsModel(_Model):
-    include: list[str] = Field(default=[], description="an article must mention one of these")
-    exclude: list[str] = Field(
-        default=[], description="an article mentioning any of these is skipped"
-    )
-
-
-class WebhookModel(_Model):
-    url: str = Field(description="http(s) URL the digest is POSTed to")
-    format: str = Field(
-        default="json",
-        description="json, dingtalk, wecom, feishu, slack, or a template "
-        "webhook/<format>.json.j2 in templates_dir",
-    )
-    secret: str | None = Field(default=None, description='signing secret; write "${ENV_VAR}"')
-
-
-class SubscriberModel(_Model):
-    id: str = Field(
-        pattern=r"^[\w][\w.@+-]*$",
-        max_length=200,
-        description="unique, stable name of the subscriber",
-    )
-    name: str | None = None
-    email: str | None = Field(default=None, description="email address for digests")
-    webhook: WebhookModel | None = None
-    schedule: str | None = _schedule_field(None)
-    regions: list[str] = Field(
-        min_length=1,
-        description="names, adcodes or paths like 北京市/朝阳区; following a region "
-        "follows everything under it",
-        json_schema_extra={"items": {"type": ["string", "integer"]}},  # 330400 unquoted
-    )
-    keywords: KeywordsModel = Field(default_factory=KeywordsModel)
-    categories: list[str] = Field(
-        default=[], description="only these portal categories (e.g. 文字新闻)"
-    )
-    timezone: str | None = None
-    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-    max_articles: int | None = Field(default=None, ge=1, le=1000)
-
-
-class SubscriptionsFile(_Model):
-    """The whole of ``config/subscriptions.yaml``."""
-
-    defaults: DefaultsModel = Field(default_factory=DefaultsModel)
-    subscribers: list[SubscriberModel] = []
-
-
-# -- regions -------------------------------------------------------------------------
-
-_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "地区", "省", "市", "区", "县", "盟", "旗")
-
-
-def _core(name: str) -> str:
-    for suffix in _SUFFIXES:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return name[: -len(suffix)]
-    return name
-
-
-def _named_after(name: str, region: Region) -> bool:
-    """嘉兴港区 is named after 嘉兴市 (it lies in it); 海定区 is not named after 海淀区."""
-    core = _core(region.name)
-    return len(name) > len(core) and core in name
-
-
-def _rank(name: str, regions: tuple[Region, ...]) -> list[Region]:
-    def key(region: Region) -> tuple[float, int, int]:
-        ratio = difflib.SequenceMatcher(None, name, region.name).ratio()
-        same = sum(1 for a, b in zip(name, region.name, strict=False) if a == b)
-        return (-ratio, -same, abs(len(region.name) - len(name)))
-
-    return sorted(regions, key=key)
-
-
-@dataclass
-class RegionOutcome:
-    key: str | None = None
-    problem: str | None = None
-    warning: str | None = None
-
-
-def resolve_region(text: str, gazetteer: Gazetteer) -> RegionOutcome:
-    """A subscription's region -> key, or the message that says how to fix it."""
-    resolved = gazetteer.resolve(text)
-    if isinstance(resolved, Region):
-        return RegionOutcome(key=resolved.key)
-    if isinstance(resolved, Ambiguous):
-        options = " or ".join(
-            f"{gazetteer.path(c)} ({c.adcode or c.key})" for c in resolved.candidates
-        )
-        return RegionOutcome(
-            problem=f"ambiguous region '{text}' — it could be {options}; write the path "
-            f"(e.g. {gazetteer.path(resolved.candidates[0])}) or the adcode"
-        )
-    assert isinstance(resolved, Unknown)
-    parts = [p.strip() for p in text.split("/") if p.strip()]
-    name = parts[-1] if parts else text
-    if name.isdigit():
-        return RegionOutcome(
-            problem=f"unknown adcode '{text}' — no division has that GB/T 2260 code; "
-            "check the digits or write the region's name"
-        )
-    wider = parts[:-1]
-    for outer in wider:
-        if not isinstance(gazetteer.resolve(outer, suggest=False), Region):
-            return RegionOutcome(problem=_unknown(outer, gazetteer, text))
-    suggestions = _rank(name, gazetteer.suggest(name, limit=8))
-    close = [r for r in suggestions if not _named_after(name, r)]
-    if looks_like_zone(name) and not close:
-        key = zone_key(name)
-        return RegionOutcome(
-            key=key,
-            warning=f"warning: region '{text}' is not known yet; following it as a zone "
-            f"(key {key}) that matches once articles name it",
-        )
-    return RegionOutcome(problem=_unknown(name, gazetteer, text, close or suggestions))
-
-
-def _unknown(
-    name: str, gazetteer: Gazetteer, text: str, suggestions: list[Region] | None = None
-) -> str:
-    if suggestions is None:
-        suggestions = _rank(name, gazetteer.suggest(name, limit=8))
-    if suggestions:
-        labels = ", ".join(gazetteer.label(r) for r in suggestions[:3])
-        return f"unknown region '{name}' — did you mean {labels}?"
-    where = f" (in '{text}')" if text != name else ""
-    return (
-        f"unknown region '{name}'{where} — not a known province, city, district or zone; "
-        "write its full name (西城区), a path (北京市/西城区) or an adcode (110102)"
-    )
-
-
-# -- the checks ----------------------------------------------------------------------
 
 
 def _fingerprint(entry: Any) -> str:
     data = json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
-
-
-def webhook_formats(templates_dir: Path | None) -> list[str]:
-    """Every webhook format a subscriber may name: built in, bundled or the user's."""
-    found = set(BUILTIN_FORMATS)
-    for base in (BUNDLED_TEMPLATES, templates_dir):
-        if base is not None and (base / "webhook").is_dir():
-            found.update(
-                p.name.removesuffix(".json.j2") for p in (base / "webhook").glob("*.json.j2")
-            )
-    return sorted(found)
-
-
-_URL_HOST = re.compile(r"^[^\s/?#]+$")
-
-
-def check_webhook_url(url: str) -> str | None:
-    """Why ``url`` cannot be a webhook target, or ``None`` if it can (its secrets masked)."""
-    from notifier.redact import redact_url
-
-    shown = redact_url(url)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 -- raises on a bad port
-    except ValueError as exc:
-        return f"bad webhook URL '{shown}': {exc}"
-    if parts.scheme not in ("http", "https"):
-        return f"bad webhook URL '{shown}': it must start with https:// (or http://)"
-    if not parts.hostname or not _URL_HOST.match(parts.netloc) or " " in url:
-        return f"bad webhook URL '{shown}': no host name (write https://host/path)"
-    return None
 
 
 def _part(key: str, value: Any) -> Any:
@@ -291,6 +120,9 @@ class _Checker:
         return self._zones[name]
 
     def email(self, address: str, path: Path_) -> str | None:
+        if why := header_problem(address, "the address"):
+            self.problem(path, why)
+            return None
         try:
             return validate_email(address, check_deliverability=False).normalized
         except EmailNotValidError as exc:
@@ -302,6 +134,10 @@ class _Checker:
         if (*path, "url") not in failed and (why := check_webhook_url(hook.url)):
             self.problem((*path, "url"), why)
             good = False
+        if hook.secret and (*path, "secret") not in failed:
+            if why := whsec_problem(hook.secret):
+                self.problem((*path, "secret"), why)
+                good = False
         if self._formats is None:
             self._formats = webhook_formats(self.templates_dir)
         if hook.format not in self._formats:
@@ -406,6 +242,9 @@ class _Checker:
                 )
             else:
                 seen[sub_id] = (*path, "id")
+        name = getattr(model, "name", None)
+        if isinstance(name, str) and (why := header_problem(name, "'name'")):
+            self.problem((*path, "name"), why)
         email = getattr(model, "email", None)
         webhook = getattr(model, "webhook", None)
         if isinstance(email, str) and (*path, "email") not in failed:

@@ -83,8 +83,11 @@ def test_problems_in_zonewire_yaml(workdir: Path, capsys: pytest.CaptureFixture[
                       "feeds: {entries: many}\n", encoding="utf-8")
     assert main(["check", "-c", str(config)]) == 1
     err = capsys.readouterr().err.splitlines()
+    # (the list of valid keys grows with new settings; its start is what matters here)
+    assert err[0].startswith(f"{config}:2:9: unknown key 'prot' — did you mean port? (valid ")
+    err[0] = "-"
     assert err == [
-        f"{config}:2:9: unknown key 'prot' — did you mean port? (valid keys: host, port)",
+        "-",
         f"{config}:3:18: 'entries': input should be a valid integer, unable to parse string "
         "as an integer",
         "zonewire: 2 problems found",

@@ -70,7 +70,7 @@ def test_durations(text: object, expected: timedelta):
 @pytest.mark.parametrize("text, expected", [
     # an unknown key names the close valid one and lists them all
     ("feeds:\n  entires: 50\n",
-     "{f}:2:3: unknown key 'entires' — did you mean entries? (valid keys: entries, output_dir)"),
+     "{f}:2:3: unknown key 'entires' — did you mean entries? (valid keys: entries, output_dir"),
     ("databse: sqlite:///x.db\n", "{f}:1:1: unknown key 'databse' — did you mean database?"),
     ("notify_max_age: 7 days\n",
      "{f}:1:17: 'notify_max_age': not a duration: '7 days' (write it like 30s, 10m, 6h or 7d)"),

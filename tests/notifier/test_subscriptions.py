@@ -13,6 +13,7 @@ from notifier.models import ScheduleKind
 from notifier.subscriptions import load_subscriptions
 
 ROOT = Path(__file__).resolve().parents[2]
+WHSEC = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 bytes, base64
 
 HEAD = "subscribers:\n"
 ALICE = "  - id: alice\n    email: alice@example.com\n"
@@ -53,14 +54,14 @@ subscribers:
     schedule: immediate
     regions: [浙江省]
 """)
-    subs = load_subscriptions(path, gazetteer, {"ZJ_HOOK_SECRET": "whsec_abc"})
+    subs = load_subscriptions(path, gazetteer, {"ZJ_HOOK_SECRET": WHSEC})
     alice, desk = subs.subscribers
     assert alice.regions == ("110102", zone_key("嘉兴港区"))
     assert alice.schedule.kind is ScheduleKind.DAILY and alice.schedule.at == time(8, 0)
     assert alice.keywords.include == ("新能源", "半导体")
     assert alice.keywords.exclude == ("招聘",)
     assert alice.email == "alice@example.com"
-    assert desk.webhook is not None and desk.webhook.secret == "whsec_abc"
+    assert desk.webhook is not None and desk.webhook.secret == WHSEC
     assert desk.webhook.url == "https://example.org/hook"
     assert desk.regions == ("330000",)
     assert desk.schedule.kind is ScheduleKind.IMMEDIATE
