@@ -9,6 +9,7 @@ from notifier.ledger import FAILED, PENDING, RETRYING, SENT, Ledger
 from notifier.outages import Outages
 from notifier.plan import SubscriberState
 from notifier.progress import local_time
+from notifier.redact import scrub
 
 STATUSES = (SENT, PENDING, RETRYING, FAILED)
 
@@ -75,12 +76,15 @@ def status_lines(app: Any) -> list[str]:
         when = ""
         if record.status == RETRYING and record.next_attempt_at is not None:
             when = f", next attempt {local_time(record.next_attempt_at)}"
-        error = f": {record.last_error}" if record.last_error else ""
+        # scrub(): rows written before secrets were redacted at the source (issue 11)
+        error = f": {scrub(record.last_error)}" if record.last_error else ""
         lines.append(
             f"  {record.status} {record.subscriber_id} ({record.channel}, digest {record.id}, "
             f"{record.attempts} attempts{when}){error}"
         )
     for sid, reason in ledger.disabled():
-        lines.append(f"  disabled webhook {sid}: {reason} (edit its entry to enable it again)")
+        lines.append(
+            f"  disabled webhook {sid}: {scrub(reason)} (edit its entry to enable it again)"
+        )
     lines += unsubscribed_lines(app, ledger.states())
     return lines

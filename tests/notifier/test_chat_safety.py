@@ -272,3 +272,9 @@ def test_digest_preview_prints_no_terminal_control_or_bidi_character(
     out = capsys.readouterr().out
     assert "营商环境新政" in out  # the title is shown...
     assert not FORBIDDEN.search(out)  # ...without a character that acts on the terminal
+
+
+def test_an_email_links_only_http_article_urls() -> None:
+    arts = [article(1, "标题", url="javascript:alert(document.cookie)"), article(2, "第二篇")]
+    page = fresh().email(make_digest("email", arts)).html
+    assert "javascript:" not in page and 'href="https://n.example/2"' in page
