@@ -70,8 +70,8 @@ class Caps:
         )
 
 
-#: Email and the ``json`` payload are not cut.
-NO_CAPS = Caps(title=10**9, field=10**9, heading=10**9, summary=10**9, url=10**9)
+#: Email and the ``json`` payload are not cut (a summary is always a short excerpt).
+NO_CAPS = Caps(title=10**9, field=10**9, heading=10**9, summary=140, url=10**9)
 
 
 def _units(text: str, unit: str) -> int:
