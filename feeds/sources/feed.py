@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import calendar
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
-from feeds.dates import parse_date
+from feeds.dates import date_problem, parse_date
 from feeds.errors import FetchError
 from feeds.models import ArticleRecord, FeedSource
 from feeds.sources.fetch import Fetcher
 from feeds.sources.portal import Failure
 from feeds.sources.state import Validators
+from feeds.text import valid_text
 from feeds.urls import InvalidURL, canonical_url
 
 log = logging.getLogger(__name__)
+
+#: A numeric character reference, bare or escaped once (HTML inside RSS text).
+_CHARREF = re.compile(rb"&(amp;)?#([xX][0-9a-fA-F]+|[0-9]+);")
+#: C0 controls that XML 1.0 forbids; in an ASCII-compatible encoding (UTF-8, GBK,
+#: Big5, Shift_JIS) no byte below 0x20 is part of another character.
+_RAW_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 @dataclass(slots=True)
@@ -80,19 +88,26 @@ def parse_feed(
     base_url: str | None = None,
     content_type: str | None = None,
 ) -> tuple[list[ArticleRecord], list[Failure]]:
-    """Feed bytes to records; an entry without a usable link is a failure.
+    """Feed bytes to records; an entry that cannot be an article is a failure.
 
-    A body that is no feed at all (an HTML error page, truncated XML with no entry)
-    is one ``list`` failure, so health checks see a source that stopped working.
+    Every entry stands alone (SPEC §5, issue 10): one without a usable link or
+    title, with a date outside SPEC §5's window, or broken in any other way is
+    reported with its link (or the feed's URL and its position) and skipped; the
+    others are kept. A body that is no feed at all (an HTML error page, truncated
+    XML with no entry) is one ``list`` failure, so health checks see a source that
+    stopped working.
     """
     headers = {"content-type": content_type} if content_type else {}
     if base_url:
         headers["content-location"] = base_url
-    parsed = feedparser.parse(body, response_headers=headers)
+    url = base_url or source.url
+    try:
+        parsed = feedparser.parse(_xml_chars_only(body), response_headers=headers)
+    except Exception as exc:  # feedparser is lenient; whatever is left is this feed's
+        return [], [Failure(url, f"not an RSS or Atom feed: {_one_line(exc)}", "list", False)]
     entries = parsed.get("entries") or []
     if not entries and parsed.get("bozo") and not parsed.get("version"):
         problem = parsed.get("bozo_exception")
-        url = base_url or source.url
         return [], [Failure(url, f"not an RSS or Atom feed: {problem}", "list", False)]
     feed_title = (parsed.get("feed") or {}).get("title")
     records: list[ArticleRecord] = []
@@ -100,10 +115,47 @@ def parse_feed(
     for number, entry in enumerate(entries, start=1):
         try:
             records.append(_record(entry, source, feed_title, now))
-        except ValueError as exc:
-            where = entry.get("link") or f"{source.url} entry {number}"
-            failures.append(Failure(where, str(exc), "extract", True))
+        except Exception as exc:  # one broken entry never costs the others
+            link = entry.get("link") if hasattr(entry, "get") else None
+            where = link if isinstance(link, str) and link.strip() else f"{url} entry {number}"
+            failures.append(Failure(valid_text(where), _one_line(exc), "extract", True))
     return records, failures
+
+
+def _xml_chars_only(body: bytes) -> bytes:
+    """``body`` without characters XML forbids, raw or as ``&#...;`` references.
+
+    One such character makes the document ill-formed, and feedparser's lenient
+    fallback then fails on the whole feed (a reference to a lone surrogate raises
+    ``UnicodeEncodeError`` in feedparser 6), so one bad item would cost every other
+    one. A reference to a surrogate becomes U+FFFD, like :func:`feeds.text.valid_text`.
+    """
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:4]:
+        return body  # UTF-16 or UTF-32: NUL bytes belong to characters
+    body = _RAW_CONTROLS.sub(b"", body)
+    return _CHARREF.sub(_allowed_charref, body) if b"#" in body else body
+
+
+def _allowed_charref(match: re.Match[bytes]) -> bytes:
+    digits = match.group(2)
+    try:
+        code = int(digits[1:], 16) if digits[:1] in b"xX" else int(digits)
+    except ValueError:  # thousands of digits
+        return b""
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or (
+        0x10000 <= code <= 0x10FFFF
+    ):
+        return match.group(0)
+    if 0xD800 <= code <= 0xDFFF:
+        return b"&" + (match.group(1) or b"") + b"#xFFFD;"
+    return b""
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) if isinstance(exc, ValueError) else (
+        f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    )
+    return valid_text(text or type(exc).__name__)
 
 
 def _record(entry: Any, source: FeedSource, feed_title: str | None, now: datetime) -> ArticleRecord:
@@ -127,10 +179,14 @@ def _record(entry: Any, source: FeedSource, feed_title: str | None, now: datetim
     category = None
     if entry.get("tags"):
         category = entry["tags"][0].get("term") or None
+    published = _published(entry, now)
+    problem = date_problem(published, now)
+    if problem is not None:
+        raise ValueError(problem)
     return ArticleRecord(
         url=url,
         title=title,
-        published=_published(entry, now),
+        published=published,
         source=author,
         zone=source.zone,
         region=source.region,
@@ -148,7 +204,10 @@ def _published(entry: Any, now: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
-            return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (OverflowError, ValueError, OSError):
+                raise ValueError(f"'{key.removesuffix('_parsed')}' is out of range") from None
     for key in ("published", "updated", "created"):
         value = entry.get(key)
         if value:
