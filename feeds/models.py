@@ -100,6 +100,8 @@ class PortalSource:
     region: str | None = None
     max_pages: int = 50
     silent_after: timedelta | None = None
+    #: Hosts besides ``base_url``'s that links and redirects may lead to (issue 11).
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

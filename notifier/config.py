@@ -13,9 +13,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from feeds.models import CrawlPolicy, FeedSource, PortalSource, Source
+from feeds.sources.hosts import host_key
 from notifier import yamlpos
 from notifier.errors import ConfigError
 from notifier.field_checks import header_problem
@@ -147,6 +156,14 @@ class CrawlSettings(_Model):
         )
 
 
+def _host_name(value: str) -> str:
+    """An ``allowed_hosts`` entry: ``host`` or ``host:port`` (a URL is read for its host)."""
+    text = value.strip()
+    if host_key(text if "://" in text else f"http://{text}") is None:
+        raise ValueError(f"{value!r} is not a host name (write it as host or host:port)")
+    return text
+
+
 class PortalSourceSettings(_Model):
     name: str
     type: Literal["portal"]
@@ -158,6 +175,8 @@ class PortalSourceSettings(_Model):
     region: str | None = None
     max_pages: int = Field(default=50, ge=1)
     silent_after: Duration | None = None
+    # Hosts besides base_url's that detail links, 下一页 and redirects may lead to.
+    allowed_hosts: list[Annotated[str, AfterValidator(_host_name)]] = []
 
     def to_source(self) -> PortalSource:
         return PortalSource(
@@ -170,6 +189,7 @@ class PortalSourceSettings(_Model):
             region=self.region,
             max_pages=self.max_pages,
             silent_after=self.silent_after,
+            allowed_hosts=tuple(self.allowed_hosts),
         )
 
 

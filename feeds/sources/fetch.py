@@ -1,11 +1,16 @@
 """The one place where crawler bytes meet the network.
 
 :class:`Fetcher` wraps one :class:`httpx.AsyncClient` and adds what a polite,
-bounded crawler needs: a User-Agent naming zonewire, robots.txt (RFC 9309), a
-concurrency limit and a delay per host, conditional GET, a total deadline per
-attempt, a maximum body size (streamed, aborted past the limit) and retries with
-exponential backoff on 5xx, 429, timeouts and connection errors. httpx exceptions
-are translated here, once, into :class:`feeds.errors.FetchError` subclasses, so the
+bounded crawler needs: a User-Agent naming zonewire, robots.txt read by protego per
+RFC 9309 (wildcards, ``$``, longest match, ``Crawl-delay``), a concurrency limit and
+a delay per host, conditional GET, a total deadline per attempt, a maximum body
+size (streamed, aborted past the limit) and retries with exponential backoff on
+5xx, 429, timeouts and connection errors.
+
+Redirects are followed here, hop by hop (issue 11): each hop must stay on the hosts
+the caller allows and pass that host's robots.txt and politeness, so a portal
+cannot send the crawler to a host nobody configured. httpx exceptions are
+translated here, once, into :class:`feeds.errors.FetchError` subclasses, so the
 crawler above never imports httpx.
 """
 
@@ -14,17 +19,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from datetime import UTC
-from email.utils import parsedate_to_datetime
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from types import TracebackType
-from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
 from feeds.errors import FetchError
 from feeds.models import CrawlPolicy
+from feeds.sources.hosts import host_key
+from feeds.sources.pages import (
+    ConnectionFailed,
+    FetchTimeout,
+    HTTPStatusError,
+    OffHost,
+    Page,
+    PageTooLarge,
+    RobotsDisallowed,
+    RobotsUnavailable,
+    retry_after,
+)
+from feeds.sources.robots import Robots, agent_token
+
+__all__ = [
+    "ConnectionFailed", "FetchTimeout", "Fetcher", "HTTPStatusError", "OffHost", "Page",
+    "PageTooLarge", "RobotsDisallowed", "RobotsUnavailable", "retry_after",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,58 +57,9 @@ MAX_RETRY_AFTER = 60.0
 MAX_BACKOFF = 60.0
 #: robots.txt bodies past this size are cut (RFC 9309 §2.5 asks parsers to read 500 KiB).
 ROBOTS_MAX_BYTES = 500 * 1024
-
-
-class HTTPStatusError(FetchError):
-    """The server answered with an error status (after any retries)."""
-
-    def __init__(self, url: str, status: int, reason: str | None = None) -> None:
-        super().__init__(url, reason or f"HTTP {status}")
-        self.status = status
-
-    @property
-    def permanent(self) -> bool:
-        """404/410 and most 4xx will not heal by asking again."""
-        return 400 <= self.status < 500 and self.status not in (408, 425, 429)
-
-
-class FetchTimeout(FetchError):
-    """No complete answer within the configured timeout (after any retries)."""
-
-
-class ConnectionFailed(FetchError):
-    """The host could not be reached or dropped the connection."""
-
-
-class PageTooLarge(FetchError):
-    """The body passed ``max_page_bytes``; the download was aborted."""
-
-
-class RobotsDisallowed(FetchError):
-    """robots.txt forbids zonewire this URL; it is not fetched at all."""
-
-
-class RobotsUnavailable(FetchError):
-    """robots.txt could not be read (server error, timeout, no connection).
-
-    RFC 9309 §2.3.1.4: then nothing on the host may be crawled. It is a passing
-    condition, unlike :class:`RobotsDisallowed`: the next run asks again.
-    """
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A fetched resource. ``not_modified`` means a 304 to a conditional GET: no body."""
-
-    url: str  # the URL asked for
-    final_url: str  # after redirects; relative links resolve against this
-    status: int
-    content: bytes
-    content_type: str | None
-    etag: str | None
-    last_modified: str | None
-    not_modified: bool = False
-    attempts: int = 1
+#: Redirect hops followed per request (RFC 9309 §2.3.1.2 asks for at least five).
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(slots=True)
@@ -95,9 +67,10 @@ class _Host:
     semaphore: asyncio.Semaphore
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_start: float = 0.0
-    robots: RobotFileParser | None = None
+    robots: Robots | None = None
     robots_error: FetchError | None = None
     robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    delay: float = 0.0  # seconds between request starts: crawl.per_host_delay or Crawl-delay
 
 
 class Fetcher:
@@ -130,8 +103,7 @@ class Fetcher:
             headers=headers,
             timeout=httpx.Timeout(seconds),
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-            follow_redirects=True,
-            max_redirects=5,
+            follow_redirects=False,  # followed in get(), one checked hop at a time
             transport=transport,
         )
         self.requests = 0  # HTTP requests sent, robots.txt and retries included
@@ -158,28 +130,27 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        hosts: Collection[str] | None = None,
     ) -> Page:
         """GET ``url``; with ``etag``/``last_modified`` a 304 gives ``not_modified``.
 
-        Raises a :class:`FetchError` subclass saying what went wrong; never an httpx
-        exception.
+        ``hosts`` (``host[:port]`` keys, see :mod:`feeds.sources.hosts`) confine the
+        request and every redirect hop; None allows any host. Raises a
+        :class:`FetchError` subclass saying what went wrong; never an httpx exception.
         """
-        host = self._host(url)
-        if self.policy.obey_robots:
-            await self._check_robots(url, host)
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return await self._with_retries(url, host, headers, limit=self.policy.max_page_bytes)
+        return await self._follow(url, headers, hosts, limit=self.policy.max_page_bytes)
 
-    async def allowed(self, url: str) -> bool:
+    async def allowed(self, url: str, *, hosts: Collection[str] | None = None) -> bool:
         """Whether robots.txt lets zonewire fetch ``url`` (True when not obeying it)."""
         if not self.policy.obey_robots:
             return True
         try:
-            await self._check_robots(url, self._host(url))
+            await self._check_robots(url, self._host(url), hosts)
         except RobotsDisallowed:
             return False
         return True
@@ -193,38 +164,73 @@ class Fetcher:
         key = f"{parts.scheme}://{parts.netloc.lower()}"
         host = self._hosts.get(key)
         if host is None:
-            host = _Host(asyncio.Semaphore(self.policy.per_host_concurrency))
+            host = _Host(
+                asyncio.Semaphore(self.policy.per_host_concurrency),
+                delay=self.policy.per_host_delay.total_seconds(),
+            )
             self._hosts[key] = host
         return host
 
-    def _agent_token(self) -> str:
-        """The product token robots.txt groups are matched against (RFC 9309 §2.2.1)."""
-        token = self.policy.user_agent.split("/", 1)[0].split()[0]
-        return token or "zonewire"
+    async def _follow(
+        self, url: str, headers: dict[str, str], hosts: Collection[str] | None, *, limit: int
+    ) -> Page:
+        """GET ``url``, following redirects hop by hop, each hop confined and polite."""
+        current = url
+        seen = {url}
+        for _ in range(MAX_REDIRECTS + 1):
+            _confine(url, current, hosts)
+            host = self._host(current)
+            if self.policy.obey_robots:
+                await self._check_robots(current, host, hosts)
+            try:
+                page = await self._with_retries(current, host, headers, limit=limit)
+            except _Redirect as hop:
+                try:
+                    target = urldefrag(urljoin(current, hop.location))[0]
+                except ValueError:
+                    raise FetchError(
+                        url, f"redirected to an unusable address {hop.location[:200]!r}"
+                    ) from None
+                if target in seen:
+                    raise FetchError(url, f"redirect loop at {target}") from None
+                seen.add(target)
+                current = target
+                continue
+            return replace(page, url=url, final_url=current)
+        raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
-    async def _check_robots(self, url: str, host: _Host) -> None:
+    async def _check_robots(
+        self, url: str, host: _Host, hosts: Collection[str] | None = None
+    ) -> None:
         async with host.robots_lock:
             if host.robots is None and host.robots_error is None:
-                await self._load_robots(url, host)
+                await self._load_robots(url, host, hosts)
         if host.robots_error is not None:
             raise RobotsUnavailable(url, host.robots_error.reason)
         assert host.robots is not None
-        if not host.robots.can_fetch(self._agent_token(), url):
+        if not host.robots.allowed(url):
             raise RobotsDisallowed(
-                url, f"disallowed by robots.txt for user-agent {self._agent_token()!r}"
+                url, f"disallowed by robots.txt for user-agent {host.robots.agent!r}"
             )
 
-    async def _load_robots(self, url: str, host: _Host) -> None:
+    async def _load_robots(self, url: str, host: _Host, hosts: Collection[str] | None) -> None:
         parts = urlsplit(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-        parser = RobotFileParser(robots_url)
+        agent = agent_token(self.policy.user_agent)
+        # robots.txt is asked on the same hosts as the page: its redirects are
+        # followed (RFC 9309 §2.3.1.2) while they stay on them.
+        own = {host_key(url) or ""} if hosts is None else hosts
+        page: Page | None
         try:
-            page = await self._with_retries(robots_url, host, {}, limit=ROBOTS_MAX_BYTES)
+            page = await self._robots_page(robots_url, own)
+        except OffHost as exc:
+            # A robots.txt we may not follow is no robots.txt (as a 4xx would be).
+            log.info("%s: %s; no rules applied", robots_url, exc.reason)
+            page = None
         except HTTPStatusError as exc:
             # RFC 9309 §2.3.1.3: an unavailable (4xx) robots.txt means no rules.
             if 400 <= exc.status < 500:
-                parser.parse([])
-                host.robots = parser
+                host.robots = Robots.allow_all(agent)
                 return
             host.robots_error = exc
             exc.reason = f"{robots_url} unreachable ({exc.reason}); RFC 9309: crawl nothing"
@@ -237,8 +243,29 @@ class Fetcher:
             exc.reason = f"{robots_url} unreachable ({exc.reason}); RFC 9309: crawl nothing"
             return
         text = "" if page is None else page.content.decode("utf-8", errors="replace")
-        parser.parse(text.splitlines())
-        host.robots = parser
+        robots = Robots.parse(text, agent)
+        delay = robots.delay()
+        if delay is not None and delay > host.delay:
+            log.info("%s: Crawl-delay %gs (longer than crawl.per_host_delay)", robots_url, delay)
+            host.delay = delay
+        host.robots = robots
+
+    async def _robots_page(self, robots_url: str, hosts: Collection[str]) -> Page:
+        """robots.txt, redirects followed while they stay on ``hosts`` (no robots
+        check of its own: robots.txt is always allowed)."""
+        current = robots_url
+        for _ in range(MAX_REDIRECTS + 1):
+            _confine(robots_url, current, hosts)
+            try:
+                return await self._with_retries(
+                    current, self._host(current), {}, limit=ROBOTS_MAX_BYTES
+                )
+            except _Redirect as hop:
+                try:
+                    current = urldefrag(urljoin(current, hop.location))[0]
+                except ValueError:
+                    raise HTTPStatusError(robots_url, 404, "unusable redirect") from None
+        raise HTTPStatusError(robots_url, 404, f"more than {MAX_REDIRECTS} redirects")
 
     async def _with_retries(
         self, url: str, host: _Host, headers: dict[str, str], *, limit: int
@@ -273,8 +300,8 @@ class Fetcher:
         return float(min(MAX_BACKOFF, self.policy.backoff.total_seconds() * 2 ** (attempt - 1)))
 
     async def _pace(self, host: _Host) -> None:
-        """Space request starts to one host by ``per_host_delay``."""
-        delay = self.policy.per_host_delay.total_seconds()
+        """Space request starts to one host by ``per_host_delay`` (or its Crawl-delay)."""
+        delay = host.delay
         if delay <= 0:
             return
         async with host.lock:
@@ -299,8 +326,6 @@ class Fetcher:
                 raise FetchTimeout(
                     url, f"timed out after {self._deadline:g}s (crawl.timeout)"
                 ) from None
-            except httpx.TooManyRedirects as exc:
-                raise FetchError(url, f"too many redirects: {exc}") from None
             except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
                 raise ConnectionFailed(
                     url, f"connection failed: {exc or type(exc).__name__}"
@@ -313,6 +338,9 @@ class Fetcher:
             status = response.status_code
             if status == 304:
                 return self._page(url, response, b"", not_modified=True)
+            location = response.headers.get("Location")
+            if status in _REDIRECTS and location:
+                raise _Redirect(location.strip())
             if status >= 500 or status == 429:
                 raise _Retryable(
                     status, retry_after(response.headers.get("Retry-After"), time.time()) or 0.0
@@ -351,6 +379,27 @@ class Fetcher:
         )
 
 
+def _confine(url: str, current: str, hosts: Collection[str] | None) -> None:
+    """Refuse ``current`` (``url`` or a hop it redirected to) off the allowed hosts."""
+    if hosts is None:
+        return
+    key = host_key(current)
+    if key is not None and key in hosts:
+        return
+    shown = key or current[:200]
+    if current == url:
+        raise OffHost(url, f"host {shown} is not the source's host and not in allowed_hosts")
+    raise OffHost(url, f"redirected to other host {shown}, not in allowed_hosts")
+
+
+class _Redirect(Exception):
+    """A 3xx with a Location: get() checks the next hop before following it."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
 class _Retryable(Exception):
     """A 5xx or 429 worth asking again; internal to the retry loop."""
 
@@ -358,20 +407,3 @@ class _Retryable(Exception):
         super().__init__(status)
         self.status = status
         self.wait = wait
-
-
-def retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds from ``now``: a number or an HTTP date (RFC 9110
-    §10.2.3); ``None`` when absent or unreadable. The webhook channel uses it too."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
