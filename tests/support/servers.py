@@ -68,8 +68,8 @@ class WebhookReceiver(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, secret: str = WEBHOOK_SECRET) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, secret: str = WEBHOOK_SECRET, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.secret = secret
         self.payloads: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
@@ -107,8 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver()
+def webhook_receiver(port: int = 0) -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver(port=port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
