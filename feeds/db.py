@@ -110,13 +110,23 @@ def normalise_url(url: str) -> str:
     return f"sqlite:///{url}"
 
 
-def create_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and its folder."""
+def _setting(where: str | None) -> str:
+    """Where the operator fixes the URL; the caller knows which file it read."""
+    return f"the 'database' setting in {where}" if where else "the 'database' setting"
+
+
+def create_engine(url: str, *, where: str | None = None) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and its folder.
+
+    ``where`` names the file that gave the URL, for messages.
+    """
     url = normalise_url(url)
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise StoreError(f"database: cannot read the URL {url!r}: {exc}") from exc
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
+        raise StoreError(
+            f"database: cannot read the URL {url!r}: {exc}; check {_setting(where)}"
+        ) from exc
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
@@ -137,7 +147,7 @@ def create_engine(url: str) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, *, where: str | None = None) -> None:
     """Bring the schema up to the newest revision (all heads)."""
     from alembic import command
     from alembic.config import Config
@@ -152,5 +162,5 @@ def migrate(engine: Engine) -> None:
     except sa.exc.OperationalError as exc:
         raise StoreError(
             f"database {engine.url.render_as_string(hide_password=True)}: cannot migrate: "
-            f"{exc.orig}. Check the 'database' setting in config/zonewire.yaml."
+            f"{exc.orig}. Check {_setting(where)}."
         ) from exc

@@ -97,10 +97,13 @@ class SqlArticleStore:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str, *, migrate_schema: bool = True) -> SqlArticleStore:
-        engine = create_engine(url)
+    def open(
+        cls, url: str, *, migrate_schema: bool = True, where: str | None = None
+    ) -> SqlArticleStore:
+        """``where``: the file the URL came from, named in messages."""
+        engine = create_engine(url, where=where)
         if migrate_schema:
-            migrate(engine)
+            migrate(engine, where=where)
         return cls(engine)
 
     def close(self) -> None:

@@ -36,7 +36,8 @@ class App:
 
     @cached_property
     def store(self) -> SqlArticleStore:
-        store = SqlArticleStore.open(self.settings.database)
+        where = str(self.config_file) if self.config_file else None
+        store = SqlArticleStore.open(self.settings.database, where=where)
         self._closers.append(store)
         return store
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +17,7 @@ from feeds.errors import FeedsError
 from notifier import __version__
 from notifier.app import App
 from notifier.config import config_path
-from notifier.errors import ConfigError, NotifierError
+from notifier.errors import ConfigError, NotifierError, os_error_message
 
 #: name -> (module under notifier.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -101,6 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FeedsError, NotifierError) as exc:
         print(f"zonewire: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # SPEC §4: `zonewire status | head -1` -- the reader has all it wanted.
+        _discard_stdout()
+        return 1
+    except OSError as exc:
+        # SPEC §4: the machine's resources (a path that is a file, a full disk, a
+        # refused permission) are the operator's to fix: one line naming the path.
+        print(f"zonewire: {os_error_message(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("zonewire: interrupted", file=sys.stderr)
         return 130
@@ -112,5 +122,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         teardown_logging()
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the final flush of a closed pipe raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (an embedding host): nothing to flush
+        pass
+
+
 def console() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()  # a closed pipe shows here, while we can still handle it
+    except BrokenPipeError:
+        _discard_stdout()
+        code = 1
+    except OSError as exc:  # e.g. `zonewire status > file` on a full disk
+        if exc.filename is None:
+            exc.filename = "standard output"
+        _discard_stdout()
+        print(f"zonewire: {os_error_message(exc)}", file=sys.stderr)
+        code = 1
+    sys.exit(code)

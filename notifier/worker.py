@@ -22,11 +22,26 @@ from feeds.websub import ping_hubs
 from notifier.app import App
 from notifier.config import Settings
 from notifier.deliver import DeliveryDeps, DeliveryReport, asend_due
+from notifier.errors import os_error_message
 from notifier.lock import WorkerLock, WorkerLost
 from notifier.metrics import Metrics
 from notifier.reload import ConfigHolder
 
 log = logging.getLogger(__name__)
+
+
+def _describe(exc: Exception) -> str:
+    return os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+
+
+def _stage_failed(stage: str, exc: Exception) -> None:
+    """An OSError is the operator's to fix (SPEC §4): one line naming the path; anything
+    else is a bug and keeps its traceback."""
+    if isinstance(exc, OSError):
+        log.error("%s failed: %s", stage, os_error_message(exc))
+    else:
+        log.exception("%s failed", stage)
+
 
 Clock = Callable[[], datetime]
 
@@ -230,8 +245,8 @@ class Worker:
         try:
             report.ingest = await self.ingest()
         except Exception as exc:  # one failing stage must not stop the others
-            log.exception("ingest failed")
-            report.errors.append(f"ingest: {exc}")
+            _stage_failed("ingest", exc)
+            report.errors.append(f"ingest: {_describe(exc)}")
         for ingest in report.ingest:
             if ingest.result not in ("ok", "unchanged"):
                 report.errors.append(
@@ -240,12 +255,12 @@ class Worker:
         try:
             report.feeds = await self.rebuild_feeds()
         except Exception as exc:
-            log.exception("feed build failed")
-            report.errors.append(f"feeds: {exc}")
+            _stage_failed("feed build", exc)
+            report.errors.append(f"feeds: {_describe(exc)}")
         try:
             report.delivery = await self.deliver()
             report.errors += [f"delivery: {e}" for e in report.delivery.errors]
         except Exception as exc:
-            log.exception("delivery failed")
-            report.errors.append(f"delivery: {exc}")
+            _stage_failed("delivery", exc)
+            report.errors.append(f"delivery: {_describe(exc)}")
         return report
