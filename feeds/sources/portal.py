@@ -8,6 +8,11 @@ URL. Detail pages of one list page are fetched concurrently while the walk moves
 on to the next list page; the :class:`~feeds.sources.fetch.Fetcher` keeps the
 per-host limits. A page that fails is reported and counted; the poll goes on.
 
+Only the source's own host (and its ``allowed_hosts``) is fetched (issue 11): detail
+links and 下一页 elsewhere are left alone, a redirect elsewhere is a failed page.
+Parsing and extraction run in a worker thread, so the event loop that also serves
+HTTP in ``zonewire run`` never waits for a page to be read (issue 10).
+
 This module decides what to fetch and hands results back through callbacks; it does
 not touch the store (see :mod:`feeds.sources.run`).
 """
@@ -22,10 +27,11 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin
 
 from feeds.charset import decode_page
-from feeds.errors import ExtractError, FetchError
-from feeds.extract import extract_article, extract_links, find_next_page
+from feeds.errors import FetchError
+from feeds.extract import extract_links, extract_page, find_next_page
 from feeds.models import ArticleRecord, PortalSource
-from feeds.sources.fetch import Fetcher, HTTPStatusError, RobotsDisallowed
+from feeds.sources.fetch import Fetcher, HTTPStatusError, OffHost, RobotsDisallowed
+from feeds.sources.hosts import allowed_hosts, host_key
 from feeds.sources.state import Validators
 from feeds.urls import InvalidURL, canonical_url
 
@@ -37,8 +43,9 @@ class Failure:
     """One page that could not be used, and why.
 
     ``kind`` is ``list`` (a list page), ``fetch`` (a detail page that could not be
-    fetched) or ``extract`` (fetched, but not an article). ``permanent`` failures
-    (404, robots.txt, not an article) are not retried on every poll.
+    fetched), ``extract`` (fetched, but not an article) or ``store`` (an article the
+    store refused). ``permanent`` failures (404, robots.txt, another host, not an
+    article) are not retried on every poll.
     """
 
     url: str
@@ -80,8 +87,9 @@ class PortalPoll:
 #: Called with each extracted record; may write to the store (awaited, so it can
 #: hand the write to a thread while fetching goes on).
 ArticleSink = Callable[[ArticleRecord], Awaitable[None]]
-#: Given canonical URLs, returns those not to fetch (already stored, or failed for good).
-KnownFilter = Callable[[list[str]], set[str]]
+#: Given canonical URLs, returns those not to fetch (already stored, or failed for good);
+#: awaited, so the store lookup can run in a thread.
+KnownFilter = Callable[[list[str]], Awaitable[set[str]]]
 
 
 async def crawl_portal(
@@ -106,6 +114,7 @@ async def crawl_portal(
     poll = PortalPoll()
     remembered = validators or {}
     pattern = re.compile(source.detail_pattern)
+    hosts = allowed_hosts(source.base_url, source.allowed_hosts)
     queued: dict[str, asyncio.Task[bool]] = {}
 
     def progress() -> None:
@@ -113,28 +122,37 @@ async def crawl_portal(
             on_progress(poll)
 
     async def detail(url: str) -> bool:
-        """Fetch and extract one article; False on a failure that may heal."""
+        """Fetch, extract and hand on one article; False on a failure that may heal.
+
+        Whatever goes wrong with one page is that page's failure, never the poll's.
+        """
         try:
-            page = await fetcher.get(url)
+            return await fetch_detail(url)
+        except Exception as exc:
+            log.exception("%s: unexpected failure", url)
+            _fail(poll, Failure(url, f"{type(exc).__name__}: {exc}", "fetch", False))
+            progress()
+            return False
+
+    async def fetch_detail(url: str) -> bool:
+        try:
+            page = await fetcher.get(url, hosts=hosts)
         except FetchError as exc:
-            permanent = isinstance(exc, RobotsDisallowed) or (
+            permanent = isinstance(exc, (RobotsDisallowed, OffHost)) or (
                 isinstance(exc, HTTPStatusError) and exc.permanent
             )
             _fail(poll, Failure(url, exc.reason, "fetch", permanent))
             progress()
             return permanent
         poll.detail_pages += 1
-        try:
-            html = decode_page(page.content, page.content_type)
-            record = extract_article(html, url)
-        except ExtractError as exc:
-            reason = str(exc).removeprefix(f"{url}: ")
-            _fail(poll, Failure(url, reason, "extract", True))
+        found = await asyncio.to_thread(extract_page, page.content, page.content_type, url)
+        if isinstance(found, str):
+            _fail(poll, Failure(url, found, "extract", True))
             progress()
             return True
         poll.articles += 1
         poll.succeeded.append(url)
-        await on_article(replace(record, url=url))
+        await on_article(replace(found, url=url))
         progress()
         return True
 
@@ -166,6 +184,7 @@ async def crawl_portal(
                     url,
                     etag=cached.etag if cached else None,
                     last_modified=cached.last_modified if cached else None,
+                    hosts=hosts,
                 )
             except FetchError as exc:
                 _fail(poll, Failure(url, exc.reason, "list", False))
@@ -179,8 +198,11 @@ async def crawl_portal(
             poll.list_pages += 1
             if page.etag or page.last_modified:
                 fresh[url] = Validators(page.etag, page.last_modified)
-            html = decode_page(page.content, page.content_type)
-            links = _detail_links(html, page.final_url, pattern)
+            links, url = await asyncio.to_thread(
+                _read_list_page, page.content, page.content_type, page.final_url, pattern,
+                source.next_page_text,
+            )
+            links = _on_hosts(source.name, links, hosts)
             poll.links_found += len(links)
             if not links:
                 log.warning("%s: list page %s holds no link matching detail_pattern %r",
@@ -191,15 +213,17 @@ async def crawl_portal(
             # page: its validators wait for their outcome too.
             chain += [queued[link] for link in links if link in queued]
             unknown = [link for link in links if link not in queued]
-            skip = known(unknown) if unknown else set()
+            skip = await known(unknown) if unknown else set()
             unknown = [link for link in unknown if link not in skip]
             poll.new_links += len(unknown)
             chain += spawn(unknown)
             progress()
             if not unknown:
                 break
-            url = find_next_page(html, page.final_url, source.next_page_text)
-            url = _canonical(url) if url else None
+            if url is not None and host_key(url) not in hosts:
+                log.warning("%s: not following %s to %s: another host, not in allowed_hosts",
+                            source.name, source.next_page_text, url)
+                url = None
         outcomes = await asyncio.gather(*chain)
         if complete and all(outcomes):
             poll.validators.update(fresh)
@@ -221,6 +245,31 @@ def _canonical(url: str) -> str | None:
         return canonical_url(url)
     except InvalidURL:
         return None
+
+
+def _read_list_page(
+    content: bytes, content_type: str | None, base_url: str, pattern: re.Pattern[str],
+    next_text: str,
+) -> tuple[list[str], str | None]:
+    """A list page's detail links and its next page (run in a worker thread)."""
+    try:
+        html = decode_page(content, content_type)
+        nxt = find_next_page(html, base_url, next_text)
+        return _detail_links(html, base_url, pattern), _canonical(nxt) if nxt else None
+    except Exception as exc:  # a hostile list page ends its walk, never the poll
+        log.warning("%s: list page unreadable: %s: %s", base_url, type(exc).__name__, exc)
+        return [], None
+
+
+def _on_hosts(name: str, links: list[str], hosts: frozenset[str]) -> list[str]:
+    """``links`` on the allowed hosts; the others are never fetched (issue 11)."""
+    kept = [link for link in links if host_key(link) in hosts]
+    if len(kept) < len(links):
+        others = sorted({host_key(link) or link for link in links if link not in kept})
+        log.warning("%s: %d detail links to other hosts not followed (%s); "
+                    "add them to allowed_hosts to crawl them", name, len(links) - len(kept),
+                    ", ".join(others[:5]))
+    return kept
 
 
 def _detail_links(html: str, base_url: str, pattern: re.Pattern[str]) -> list[str]:

@@ -7,6 +7,11 @@ source state (:mod:`~feeds.sources.state`): the CLI and the worker call
 
 The first successful poll of a source is its backfill (SPEC §8): its articles are
 stored with ``backfill=True`` so nobody is emailed a portal's whole archive.
+
+Every record stands alone (issue 10): a page the shared ingest path refuses (a date
+out of range, text it cannot store) is a failed page with its URL; the other pages
+of the poll are stored. Store and state calls run in worker threads, so a crawl
+inside ``zonewire run`` never blocks the event loop that serves HTTP.
 """
 
 from __future__ import annotations
@@ -83,13 +88,18 @@ async def ingest_source(
 ) -> IngestReport:
     """Poll ``source`` once, store what it brings, remember how it went."""
     states = SourceStateStore(store.engine)
-    before = states.get(source.name)
+    before = await asyncio.to_thread(states.get, source.name)
     backfill = not before.backfill_done
     ingestor = Ingestor(store, gazetteer)
     counts = UpsertCounts()
     lock = asyncio.Lock()
     pending: list[ArticleRecord] = []
-    newest: list[ArticleRecord] = []
+    stamps: list[tuple[datetime, str]] = []  # (published, url) of every record handed on
+    refused: dict[str, str] = {}  # url -> why the ingest path refused its record
+
+    def on_reject(url: str, reason: str) -> None:
+        refused[url] = reason
+        log.warning("%s: %s: not stored: %s", source.name, url, reason)
 
     async def flush() -> None:
         async with lock:
@@ -99,14 +109,13 @@ async def ingest_source(
             pending.clear()
             done = await asyncio.to_thread(
                 ingestor.add, batch, now=now, source_name=source.name,
-                hint=source.region, backfill=backfill,
+                hint=source.region, backfill=backfill, on_reject=on_reject,
             )
             counts.__iadd__(done)
 
     async def on_article(record: ArticleRecord) -> None:
         pending.append(record)
-        if not newest or record.published > newest[0].published:
-            newest[:] = [record]
+        stamps.append((record.published, record.url))
         if len(pending) >= BATCH:
             await flush()
 
@@ -114,8 +123,11 @@ async def ingest_source(
     validators: dict[str, Validators]
     if isinstance(source, PortalSource):
 
-        def known(urls: list[str]) -> set[str]:
+        def lookup(urls: list[str]) -> set[str]:
             return store.known_urls(urls) | states.skipped(urls, now=now, recheck=RECHECK_AFTER)
+
+        async def known(urls: list[str]) -> set[str]:
+            return await asyncio.to_thread(lookup, urls)
 
         def progress(poll: PortalPoll) -> None:
             if on_progress is not None:
@@ -123,11 +135,11 @@ async def ingest_source(
                                          f"{len(poll.failures)} failed")
 
         list_urls = [_absolute(source.base_url, u) for u in source.list_urls]
+        remembered = await asyncio.to_thread(states.validators, list_urls)
+        retry = await asyncio.to_thread(states.retry_urls, source.name, limit=RETRY_PER_POLL)
         poll = await crawl_portal(
             source, fetcher, known=known, on_article=on_article,
-            validators=states.validators(list_urls),
-            retry=states.retry_urls(source.name, limit=RETRY_PER_POLL),
-            on_progress=progress,
+            validators=remembered, retry=retry, on_progress=progress,
         )
         await flush()
         failures, validators = poll.failures, poll.validators
@@ -136,8 +148,8 @@ async def ingest_source(
         links, extracted, succeeded = poll.links_found, poll.articles, poll.succeeded
     else:
         assert isinstance(source, FeedSource)
-        feed = await poll_feed(source, fetcher, validators=states.validators([source.url])
-                               .get(source.url), now=now)
+        remembered = await asyncio.to_thread(states.validators, [source.url])
+        feed = await poll_feed(source, fetcher, validators=remembered.get(source.url), now=now)
         for record in feed.records:
             await on_article(record)
         await flush()
@@ -148,6 +160,10 @@ async def ingest_source(
         unchanged_lists = 1 if feed.not_modified else 0
         links, extracted, succeeded = feed.entries, len(feed.records), []
 
+    if refused:  # stored nothing, so each is a failed page with its URL and reason
+        failures = [*failures, *(Failure(u, why, "store", True) for u, why in refused.items())]
+        succeeded = [url for url in succeeded if url not in refused]
+        extracted = max(0, extracted - len(refused))
     list_failed = sum(1 for f in failures if f.kind == "list")
     if listed == 0 and unchanged_lists == 0 and list_failed:
         result = FAILED
@@ -158,11 +174,14 @@ async def ingest_source(
     else:
         result = OK
 
-    _remember_urls(states, source.name, failures, succeeded, validators, now)
-    extract_failed = sum(1 for f in failures if f.kind == "extract")
-    last = newest[0] if newest else None
+    await asyncio.to_thread(
+        _remember_urls, states, source.name, failures, succeeded, validators, now
+    )
+    extract_failed = sum(1 for f in failures if f.kind in ("extract", "store"))
+    stored = [stamp for stamp in stamps if stamp[1] not in refused]
+    last = max(stored) if stored else None
     if before.last_article_at is not None and last is not None and (
-        last.published <= before.last_article_at
+        last[0] <= before.last_article_at
     ):
         last = None
     after = replace(
@@ -183,20 +202,19 @@ async def ingest_source(
             before.empty_polls + 1 if listed and links == 0
             else 0 if listed else before.empty_polls
         ),
-        last_article_at=last.published if last else before.last_article_at,
-        last_article_url=last.url if last else before.last_article_url,
+        last_article_at=last[0] if last else before.last_article_at,
+        last_article_url=last[1] if last else before.last_article_url,
         backfill_done=before.backfill_done or result != FAILED,
     )
-    states.save(after)
+    await asyncio.to_thread(states.save, after)
 
     report = IngestReport(
         source=source.name, result=result, pages_fetched=fetched, new=counts.inserted,
         updated=counts.updated, unchanged=counts.unchanged, failed=len(failures),
         backfill=backfill, errors=[str(f) for f in failures],
     )
-    report.problems = check_source(
-        source, after, now, zone_last_published=states.zone_last_published(source.name)
-    )
+    zones = await asyncio.to_thread(states.zone_last_published, source.name)
+    report.problems = check_source(source, after, now, zone_last_published=zones)
     for problem in report.problems:
         log.warning("source health: %s", problem, extra={"zw_source": source.name,
                                                           "zw_problem": problem.kind})
