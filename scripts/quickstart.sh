@@ -2,7 +2,7 @@
 # The README's first command: set up, then run the main job on the embedded default:
 # the bundled sample portal on 127.0.0.1:8400 (publishing a new article every 15 s),
 # SQLite under var/, a Maildir outbox under var/outbox/, and feeds served on
-# http://127.0.0.1:8080/. No network, no secrets. Ctrl-C stops it.
+# http://127.0.0.1:8080/. No network, no secrets. Ctrl-C stops it (worker and portal).
 #
 # ZONEWIRE_QUICKSTART_SECONDS=N stops it by itself after N seconds (used by tests).
 set -euo pipefail
@@ -12,9 +12,21 @@ bash scripts/setup.sh
 zw=.venv/bin/zonewire
 mkdir -p var
 
+# Ctrl-C (SIGINT to the whole foreground group) or a SIGTERM to this script stops the
+# worker and the portal too, and waits for them: nothing keeps running afterwards.
+# (Background commands of a script ignore SIGINT, so they are sent SIGTERM here.)
+portal="" worker=""
+stop_children() {
+    trap - INT TERM EXIT
+    for pid in $worker $portal; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in $worker $portal; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_children EXIT
+trap 'stop_children; exit 130' INT
+trap 'stop_children; exit 143' TERM
+
 $zw sample-portal --port 8400 --articles 60 --add-every 15 >var/sample-portal.log 2>&1 &
 portal=$!
-trap 'kill "$portal" 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
     grep -q "sample portal:" var/sample-portal.log 2>/dev/null && break
     sleep 0.2
@@ -31,13 +43,20 @@ echo "zonewire worker: feeds on http://127.0.0.1:8080/, digests in var/outbox/ne
 echo "(the first poll of the portal is a backfill: it fills the feeds and emails nobody;"
 echo " each article the portal publishes after that is emailed to news-desk at once)"
 echo
+# The worker runs in the background and the script waits for it, so a signal to the
+# script is handled at once (bash runs traps only between commands or during `wait`).
+status=0
 if [ -n "${ZONEWIRE_QUICKSTART_SECONDS:-}" ]; then
-    status=0
-    timeout -s TERM "$ZONEWIRE_QUICKSTART_SECONDS" "$zw" run || status=$?
+    timeout -s TERM "$ZONEWIRE_QUICKSTART_SECONDS" "$zw" run &
+    worker=$!
+    wait "$worker" || status=$?
+    worker=""
     [ "$status" -eq 124 ] && status=0   # stopped by the timer: a clean SIGTERM stop
     $zw status
     exit "$status"
 fi
-exec_status=0
-"$zw" run || exec_status=$?
-exit "$exec_status"
+"$zw" run &
+worker=$!
+wait "$worker" || status=$?
+worker=""
+exit "$status"
