@@ -226,10 +226,11 @@ class Worker:
                         deps, self.holder.subscriptions, self.clock(), only
                     )
                 except WorkerLost as exc:
+                    # Said once; the lock watch (``run``) stops the worker with exit 1.
                     if self.lock_lost is None:
                         log.error("%s", exc)
                     self.lock_lost = str(exc)
-                    raise
+                    return DeliveryReport(errors=[str(exc)])
                 m = self.metrics.deliveries
                 m.labels("sent").inc(report.sent)
                 m.labels("retrying").inc(report.retrying)
