@@ -6,7 +6,7 @@ other end tag"), so a page nested N levels deep costs O(N²): lexbor took 1.8 s 
 40,000 nested ``<div>`` and minutes for 200,000. Browsers cap the depth (Blink at
 512); so does :func:`cap_nesting`: a start tag that would open an element deeper
 than :data:`MAX_DEPTH` is dropped, with its end tag; its text stays, inside the
-deepest element kept.
+deepest element kept, and a dropped block leaves a ``<br>`` so its lines stay lines.
 
 The pass is a tokenizer-level model of the tree builder: open elements by name, the
 closings the parser implies (``p``, ``li``, cells, headings, ``a``), formatting
@@ -67,6 +67,7 @@ _SPECIAL = _CLOSES_P | _SCOPE | frozenset(
     "source style tbody tfoot thead textarea title tr track wbr".split()
 )
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_BREAKS = _CLOSES_P | {"tr", "caption", "option", "body", "html"}
 _FORMATTING = frozenset(
     "a b big code em font i nobr s small strike strong tt u".split()
 )
@@ -199,6 +200,8 @@ def cap_nesting(html: str, limit: int = MAX_DEPTH) -> str:
             if dropped[name]:
                 dropped[name] -= 1
                 out.append(html[kept : match.start()])
+                if name in _BREAKS:
+                    out.append("<br>")
                 kept = pos
             else:
                 model.end(name)
@@ -216,6 +219,8 @@ def cap_nesting(html: str, limit: int = MAX_DEPTH) -> str:
         if model.depth >= limit:
             dropped[name] += 1
             out.append(html[kept : match.start()])
+            if name in _BREAKS:  # a dropped block still ends a line of text
+                out.append("<br>")
             kept = pos
             continue
         model.push(name, attrs.strip())
