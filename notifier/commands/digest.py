@@ -122,8 +122,8 @@ def _send(args: argparse.Namespace, app: App) -> int:
             lock.acquire(wait=False)
         except WorkerBusy:
             raise WorkerBusy(
-                f"a zonewire worker is running on {lock.where} and sends due digests "
-                "itself; use --dry-run to see what is due, or stop the worker first"
+                f"a zonewire worker is running on {lock.where}{lock.held_by()} and sends due "
+                "digests itself; use --dry-run to see what is due, or stop the worker first"
             ) from None
     try:
         report = send_due(DeliveryDeps.from_app(app), subscriptions, datetime.now(UTC),
@@ -138,6 +138,9 @@ def _send(args: argparse.Namespace, app: App) -> int:
     print(f"digests: {report.sent} sent, {report.retrying} to retry, {report.failed} failed "
           f"({report.planned} new, {report.resent} resent; "
           f"{report.new_subscribers} new subscribers start from now)")
+    if report.held:
+        print(f"  {report.held} digests stay due: a transport is broken (see below and "
+              "zonewire status); they go out once it works", file=sys.stderr)
     for error in report.errors:
         print(f"  {error}", file=sys.stderr)
     return 0 if report.ok else 1

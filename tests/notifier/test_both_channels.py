@@ -5,8 +5,10 @@ the other. Real aiosmtpd and a real signed-webhook receiver."""
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from feeds.store import SqlArticleStore
 from notifier.config import Settings
 from notifier.deliver import DeliveryDeps, send_due
 from notifier.delivery_status import status_lines
-from notifier.ledger import PENDING, RETRYING, SENT, Ledger
+from notifier.ledger import FAILED, PENDING, RETRYING, SENT, Ledger
 from notifier.models import Schedule, ScheduleKind, Subscriber, Subscriptions, WebhookTarget
 from notifier.tokens import Signer
 from tests.support.servers import (
@@ -150,3 +152,40 @@ def test_a_broken_mail_server_does_not_hold_back_the_webhook(
     lines = status_lines(FakeApp(deps))
     assert any(line.startswith("  email transport failing since") for line in lines)
     deps.store.close()
+
+
+class Gone(BaseHTTPRequestHandler):
+    """A webhook receiver that has been shut down for good."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        self.send_response(410)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+
+def test_a_gone_webhook_is_disabled_and_the_email_keeps_coming(
+    database_url: str, sink: SmtpSink
+) -> None:
+    deps = deps_for(database_url, sink.port)
+    gone = ThreadingHTTPServer(("127.0.0.1", 0), Gone)
+    threading.Thread(target=gone.serve_forever, daemon=True).start()
+    try:
+        subs = both(f"http://127.0.0.1:{gone.server_address[1]}/hook")
+        send_due(deps, subs, NOW - timedelta(hours=2))
+        add_news(deps, 4)
+        first = send_due(deps, subs, NOW)
+        assert (first.sent, first.failed) == (1, 1)
+        assert deps.ledger.disabled() and deps.ledger.disabled()[0][0] == "desk"
+        add_news(deps, 5)
+        second = send_due(deps, subs, NOW + timedelta(minutes=1))
+        assert (second.planned, second.sent) == (1, 1)  # the email only
+        assert len(sink.to("desk@example.com")) == 2
+        assert by_channel(deps) == {"email": [SENT, SENT], "webhook": [FAILED]}
+    finally:
+        gone.shutdown()
+        gone.server_close()
+        deps.store.close()
