@@ -18,8 +18,11 @@ mkdir -p var
 portal="" worker=""
 stop_children() {
     trap - INT TERM EXIT
-    for pid in $worker $portal; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in $worker $portal; do wait "$pid" 2>/dev/null || true; done
+    # The worker first (it finishes what it is doing against a live portal), then the portal.
+    for pid in $worker $portal; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
 }
 trap stop_children EXIT
 trap 'stop_children; exit 130' INT
