@@ -9,7 +9,7 @@ from typing import Any
 from feeds.dates import parse_date
 from feeds.errors import ImportLineError
 from feeds.models import ArticleRecord
-from feeds.text import lone_surrogate
+from feeds.text import lone_surrogate, valid_text
 from feeds.urls import InvalidURL, canonical_url
 
 FIELDS = ("url", "title", "published", "source", "zone", "region", "category", "content", "summary")
@@ -120,14 +120,17 @@ def read_records(
 
 
 def record_to_json(record: ArticleRecord) -> str:
-    """The inverse of :func:`parse_line`: used by ``zonewire extract`` and samples."""
+    """The inverse of :func:`parse_line`: used by ``zonewire extract`` and samples.
+
+    Text is made valid first, so the line can be written as UTF-8 and read back.
+    """
     data: dict[str, str] = {
-        "url": record.url,
-        "title": record.title,
+        "url": valid_text(record.url),
+        "title": valid_text(record.title),
         "published": record.published.isoformat(),
     }
     for key in ("source", "zone", "region", "category", "content", "summary"):
         value = getattr(record, key)
         if value:
-            data[key] = value
+            data[key] = valid_text(value)
     return json.dumps(data, ensure_ascii=False)

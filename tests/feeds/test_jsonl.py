@@ -4,10 +4,13 @@ import json
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeds.errors import ImportLineError
-from feeds.models import CHINA_TZ
+from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.sources.jsonl import parse_line, read_records, record_to_json
+from feeds.text import valid_text
 
 GOOD = {
     "url": "https://www.investchn.com/index.php/home/news/detail/id/7.html",
@@ -75,3 +78,55 @@ def test_portal_date_spellings(published: str) -> None:
 def test_round_trip_through_json() -> None:
     record = parse_line(line(content="<p>正文</p>", source="嘉兴日报"), 1)
     assert parse_line(record_to_json(record), 1) == record
+
+
+# -- hostile lines (issue 10) ---------------------------------------------------------
+
+ANY_CHAR = st.one_of(st.characters(), st.sampled_from(["\ud800", "\udfff", "\x00", "\x1b"]))
+HOSTILE = st.lists(ANY_CHAR, max_size=30).map("".join)
+
+
+@st.composite
+def hostile_line(draw: st.DrawFn) -> str:
+    """JSON that parses and JSON that does not, with any text in any field."""
+    values = st.one_of(HOSTILE, st.integers(), st.none(), st.floats(), st.booleans(),
+                       st.lists(HOSTILE, max_size=3))
+    data = {**GOOD, **draw(st.dictionaries(st.sampled_from([*GOOD, "content", "x"]), values))}
+    text = json.dumps(data, ensure_ascii=draw(st.booleans()))
+    mangle = draw(st.sampled_from(["none", "truncate", "nest", "digits", "raw"]))
+    if mangle == "truncate":
+        return text[: draw(st.integers(0, len(text)))]
+    if mangle == "nest":
+        depth = draw(st.integers(1, 50_000))
+        return '{"title": ' + "[" * depth + "]" * depth + "}"
+    if mangle == "digits":
+        return text[:-1] + ', "title": ' + "7" * draw(st.integers(1, 6000)) + "}"
+    if mangle == "raw":
+        return draw(HOSTILE)
+    return text
+
+
+@settings(max_examples=300)
+@given(hostile_line())
+def test_any_line_is_a_record_or_its_own_error(text: str) -> None:
+    try:
+        record = parse_line(text, 9)
+    except ImportLineError as exc:
+        assert exc.line == 9 and exc.reason
+        return
+    # A record that came out is valid Unicode all through: it hashes and stores.
+    for value in (record.url, record.title, record.content, record.zone, record.region):
+        (value or "").encode("utf-8")
+
+
+@given(st.builds(
+    ArticleRecord, url=st.just(GOOD["url"]), title=HOSTILE.map(lambda t: "标题" + t),
+    published=st.just(datetime(2022, 11, 7, tzinfo=CHINA_TZ)), region=st.just("嘉兴"),
+    content=HOSTILE, source=HOSTILE,
+))
+def test_extract_output_is_always_a_line_that_imports(record: ArticleRecord) -> None:
+    text = record_to_json(record)
+    text.encode("utf-8")  # `zonewire extract` can print it
+    back = parse_line(text, 1)
+    assert back.title == valid_text(record.title).strip()
+    assert back.content == valid_text(record.content)

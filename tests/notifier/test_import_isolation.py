@@ -46,9 +46,13 @@ def store(workdir: Path, database_url: str) -> Iterator[SqlArticleStore]:
         opened.close()
 
 
+def url(n: int) -> str:
+    return f"https://www.investchn.com/index.php/home/news/detail/id/{n}.html"
+
+
 def article(n: int, **extra: object) -> dict[str, object]:
     return {
-        "url": f"https://www.investchn.com/index.php/home/news/detail/id/{n}.html",
+        "url": url(n),
         "title": f"港区第{n}批重点项目集中开工",
         "published": "2021-05-26",
         "zone": "嘉兴港区",
@@ -81,8 +85,8 @@ def test_a_surrogate_at_line_1876_of_2026_loses_only_that_line(
     ]
     assert "2025 inserted, 0 updated, 0 unchanged, 1 rejected" in out
     assert store.count() == 2025
-    assert store.get(article(2026)["url"]) is not None  # read past the bad line
-    assert store.get(article(1876)["url"]) is None
+    assert store.get(url(2026)) is not None  # read past the bad line
+    assert store.get(url(1876)) is None
 
 
 BAD_LINES = {
@@ -130,7 +134,7 @@ def test_the_date_window_is_relative_to_the_import(
     assert [int(n) for n in REPORTED.findall(err)] == [1, 2, 3]
     assert "news.jsonl:1: 'published' 1989-12-31T00:00:00+08:00 is before 1990-01-01" in err
     assert "2 inserted" in out
-    assert {a.url for a in store.iter_articles()} == {article(4)["url"], article(5)["url"]}
+    assert {a.url for a in store.iter_articles()} == {url(4), url(5)}
 
 
 # -- property: arbitrary hostile lines -------------------------------------------------
