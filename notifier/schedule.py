@@ -59,6 +59,10 @@ class Service:
             return
         try:
             await job()
+        except asyncio.CancelledError:
+            # The loop is closing (a stop): work handed to a thread still completes, and
+            # the scheduler would print this as a traceback.
+            log.info("job %s interrupted by the stop", name)
         except Exception:
             log.exception("job %s failed; it will run again at its next time", name)
             self.worker.metrics.cycle_errors.labels(name).inc()
