@@ -196,3 +196,20 @@ def test_redirect_is_followed_and_final_url_kept(server: Any, fast_policy: Polic
     page = fetch(fast_policy(obey_robots=False), server.url("/old"))
     assert page.content == b"moved"
     assert page.url == server.url("/old") and page.final_url == server.url("/new")
+
+
+def test_each_redirect_hop_is_checked_against_robots_txt(server: Any, fast_policy: Policy) -> None:
+    server.routes["/robots.txt"] = server.Reply(body=b"User-agent: *\nDisallow: /private/\n")
+    server.routes["/old"] = server.Reply(302, headers={"Location": "/private/page"})
+    server.routes["/private/page"] = server.Reply(body=b"secret")
+    with pytest.raises(RobotsDisallowed):
+        fetch(fast_policy(), server.url("/old"))
+    assert "/private/page" not in server.paths()
+
+
+def test_a_redirect_loop_is_a_fetch_error(server: Any, fast_policy: Policy) -> None:
+    server.routes["/a"] = server.Reply(302, headers={"Location": "/b"})
+    server.routes["/b"] = server.Reply(302, headers={"Location": "/a"})
+    with pytest.raises(FetchError, match="redirect loop"):
+        fetch(fast_policy(obey_robots=False), server.url("/a"))
+    assert server.paths() == ["/a", "/b"]
