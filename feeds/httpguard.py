@@ -13,15 +13,44 @@ An ASGI middleware placed outermost (around gzip and the routes) that
   Content-Security-Policy to every HTML page that does not bring its own;
 - sends ``Vary`` once (gzip adds ``Accept-Encoding`` to a header that may already
   name it).
+
+:func:`off_loop` is where every route's blocking work runs: a thread pool of the
+HTTP side's own, so requests never wait behind the worker's jobs for a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import hashlib
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+T = TypeVar("T")
+
+#: Threads of the HTTP side's own: file reads, token checks and ledger writes of
+#: requests never queue behind the worker's long jobs in the default executor.
+HTTP_THREADS = 4
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+async def off_loop(function: Callable[..., T], *args: object) -> T:
+    """Run blocking ``function(*args)`` in the HTTP side's thread pool."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(HTTP_THREADS, thread_name_prefix="zonewire-http")
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor, functools.partial(function, *args))
+
 
 #: The largest request body any route accepts (the unsubscribe form is ~100 bytes).
 MAX_BODY_BYTES = 8 * 1024

@@ -11,7 +11,6 @@ The notifier adds its own routes (unsubscribe) through ``extra_routes``;
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from feeds.httpguard import MAX_BODY_BYTES, GuardMiddleware, html_csp
+from feeds.httpguard import MAX_BODY_BYTES, GuardMiddleware, html_csp, off_loop
 
 JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
 TYPES = {
@@ -156,7 +155,7 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         # No paths in the answer: it is public, and an operator knows where it is.
-        ok = await asyncio.to_thread(lambda: (roots() / "index.html").is_file())
+        ok = await off_loop(lambda: (roots() / "index.html").is_file())
         return JSONResponse(
             {"status": "ok" if ok else "no index yet"}, status_code=200 if ok else 503
         )
@@ -164,7 +163,7 @@ def create_app(
     async def static(request: Request) -> Response:
         name = request.path_params.get("path", "") or "index.html"
         head = request.method == "HEAD"
-        found = await asyncio.to_thread(lambda: _lookup(roots(), name, not head))
+        found = await off_loop(lambda: _lookup(roots(), name, not head))
         if found is None:
             return PlainTextResponse("not found\n", status_code=404)
         etag = _etag(found.path, found.size, found.mtime_ns)

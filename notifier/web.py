@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from feeds.httpguard import GuardMiddleware
+from feeds.httpguard import GuardMiddleware, off_loop
 from notifier.app import App
 from notifier.errors import UsageError
 from notifier.metrics import Metrics
@@ -48,7 +48,7 @@ def build_metrics_app(metrics: Metrics) -> Starlette:
     because the store's gauges may read the database."""
 
     async def endpoint(_: Request) -> Response:
-        body, content_type = await asyncio.to_thread(metrics.render)
+        body, content_type = await off_loop(metrics.render)
         return Response(body, media_type=content_type)
 
     return Starlette(

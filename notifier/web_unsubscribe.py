@@ -15,7 +15,6 @@ worker thread: a slow database or a reload never stalls the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import email.parser
 import email.policy
 import urllib.parse
@@ -28,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from feeds.httpguard import html_csp
+from feeds.httpguard import html_csp, off_loop
 from notifier.ledger import Ledger
 from notifier.models import Subscriber, Subscriptions
 from notifier.render import Renderer
@@ -176,13 +175,13 @@ class UnsubscribeService:
         return PlainTextResponse("unknown action\n", status_code=400)
 
     async def get(self, request: Request) -> Response:
-        return await asyncio.to_thread(self.show, request.path_params["token"])
+        return await off_loop(self.show, request.path_params["token"])
 
     async def post(self, request: Request) -> Response:
         # The body is capped by feeds.httpguard before it reaches here.
         body = await request.body()
         form = parse_form(body, request.headers.get("content-type", ""))
-        return await asyncio.to_thread(self.act, request.path_params["token"], form)
+        return await off_loop(self.act, request.path_params["token"], form)
 
     def routes(self) -> list[Route]:
         return [
