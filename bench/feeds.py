@@ -1,13 +1,16 @@
-"""Benchmark: Atom feed builds over a 100,000-article store in about 3,000 zones.
+"""Benchmark: feed builds over a 100,000-article store in about 3,000 zones.
 
     .venv/bin/python bench/feeds.py [--articles 100000] [--zones 3000] [--db URL]
 
-Prints the full build (feeds/s, entries/s), the ratio to a bare feedgen loop that
-renders the same entries in the same run (target: at most 1.5x), an incremental build
-after 10 new articles (target: under 2% of the full build) and peak memory (target:
-under 400 MB). The bare loop uses the articles as they come from the database and
-builds one fresh feedgen entry per (feed, article), with no sanitising, no summary, no
-file comparison and no database time counted: the floor of "render with feedgen".
+A build writes, per region, the Atom feed, the JSON Feed, the RFC 5005 archive pages
+(every article of the region, 100 a page) and the region page. Prints the full build
+(feeds/s, entries/s, files by kind), the ratio to a bare feedgen loop that renders the
+current feeds' entries in the same run (target: at most 2.4x, twice the 1.19x of the
+Atom-only build), an incremental build after 10 new articles (target: under 2% of the
+full build) and peak memory (target: under 400 MB). The bare loop uses the articles as
+they come from the database and builds one fresh feedgen entry per (feed, article),
+with no sanitising, no summary, no file comparison and no database time counted: the
+floor of "render with feedgen".
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import _root  # noqa: E402, F401  (bench/feeds.py must not shadow the package)
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from feeds import publish
+from feeds import feedplan, publish
 from feeds.ingest import load_zones
 from feeds.models import CHINA_TZ, ArticleRecord, Region, RegionLevel
 from feeds.regions import Gazetteer
@@ -96,12 +99,12 @@ def bare_feedgen(
     """Render the same feeds and entries with nothing but feedgen; returns the time
     spent inside feedgen only."""
     with store.engine.connect() as conn:
-        plans = publish._plan_all(conn, limit)
+        plans = feedplan.plan_all(conn, limit)
     spent = 0.0
     feeds = entries = 0
     for batch in publish._batches(plans, gazetteer):
         with store.engine.connect() as conn:
-            by_seq = publish._load(conn, {s for p in batch for s in p.seqs}, gazetteer)
+            by_seq = feedplan.load(conn, {s for p in batch for s in p.seqs}, gazetteer)
         started = time.perf_counter()
         for plan in batch:
             fg = FeedGenerator()
@@ -173,13 +176,14 @@ def main(argv: list[str] | None = None) -> int:
             f"({report.feeds / full:.0f} feeds/s, {entries / full:.0f} entries/s), "
             f"{len(report.written)} files written"
         )
+        print(f"  files: {_kinds(report.written)}")
 
         bare, bare_feeds, bare_entries = bare_feedgen(store, gazetteer, args.entries)
         print(
             f"bare feedgen loop: {bare_feeds} feeds, {bare_entries} entries in {bare:.2f} s "
             f"({bare_entries / bare:.0f} entries/s)"
         )
-        print(f"ratio full build / bare feedgen: {full / bare:.2f}x (target <= 1.5x)")
+        print(f"ratio full build / bare feedgen: {full / bare:.2f}x (target <= 2.4x)")
 
         started = time.perf_counter()
         again = publish.build_feeds(store, gazetteer, out, "http://127.0.0.1:8080/", args.entries)
@@ -198,15 +202,33 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(inc.written)} files written in {incremental * 1000:.0f} ms "
             f"= {incremental / full:.2%} of the full build (target < 2%)"
         )
+        print(f"  files: {_kinds(inc.written)}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak memory (ru_maxrss): {peak:.0f} MB (target < 400 MB)")
         store.close()
     return 0
 
 
+def _kinds(written: list[str]) -> str:
+    """Written files by kind: Atom feeds, JSON Feeds, archive pages, region pages."""
+    kinds = {"Atom": 0, "JSON": 0, "archive": 0, "region pages": 0, "other": 0}
+    for path in written:
+        if path.startswith("feeds/archive/"):
+            kinds["archive"] += 1
+        elif path.startswith("r/"):
+            kinds["region pages"] += 1
+        elif path.endswith(".atom"):
+            kinds["Atom"] += 1
+        elif path.endswith(".json"):
+            kinds["JSON"] += 1
+        else:
+            kinds["other"] += 1
+    return ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
+
+
 def _plans(store: SqlArticleStore, limit: int):
     with store.engine.connect() as conn:
-        return publish._plan_all(conn, limit)
+        return feedplan.plan_all(conn, limit)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ FEED_ID_PREFIX = "tag:zonewire,2026:feed/"
 #: constant, not the clock, so it too is byte-stable.
 EMPTY_UPDATED = datetime(2026, 1, 1, tzinfo=CHINA_TZ)
 LANGUAGE = "zh-CN"
+#: RFC 5005 §4: an archive document says so with this (empty) extension element.
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
+ARCHIVE_MARK = f'  <fh:archive xmlns:fh="{HISTORY_NS}"/>\n'.encode()
 GENERATOR = ("zonewire", "0.1", "https://github.com/zonewire/zonewire")
 
 _TAGS = {
@@ -261,6 +264,10 @@ class AtomRenderer:
             found = self._parts[cache_key] = self._clean(article)
         return found
 
+    def cached_parts(self, article: Article) -> _Parts | None:
+        """The cleaned fields if this batch already has them (else ``None``)."""
+        return self._parts.get((article.seq, article.content_hash, article.updated))
+
     def _clean(self, article: Article) -> _Parts:
         source = one_line(article.source) if article.source else ""
         scheme = self.base_url + "feeds/"
@@ -322,7 +329,16 @@ class AtomRenderer:
         self._entries[cache_key] = found
         return found
 
-    def header(self, feed: FeedInfo, updated: datetime) -> FeedGenerator:
+    def header(
+        self,
+        feed: FeedInfo,
+        updated: datetime,
+        links: Sequence[tuple[str, str]] = (),
+        self_path: str | None = None,
+    ) -> FeedGenerator:
+        """feedgen's feed header; ``links``: extra ``(rel, path)`` links under the base
+        URL (RFC 5005 ``prev-archive``, ``next-archive``, ``current``); ``self_path``:
+        the document's own path when it is not the feed (an archive page)."""
         fg = FeedGenerator()
         fg.id(FEED_ID_PREFIX + feed.key)
         fg.title(one_line(feed.title))
@@ -331,24 +347,39 @@ class AtomRenderer:
         fg.language(LANGUAGE)
         fg.author(name="zonewire")
         fg.generator(GENERATOR[0], version=GENERATOR[1], uri=GENERATOR[2])
-        fg.link(href=feed_url(self.base_url, feed.key), rel="self", type="application/atom+xml")
+        own = self.base_url + (self_path or feed_path(feed.key))
+        fg.link(href=own, rel="self", type="application/atom+xml")
         fg.link(href=self.base_url, rel="alternate", type="text/html")
+        for rel, path in links:
+            fg.link(href=self.base_url + path, rel=rel, type="application/atom+xml")
         for hub in self.hubs:
             # WebSub §4: subscribers find the hub in the feed itself.
             fg.link(href=hub, rel="hub")
         fg.updated(updated.astimezone(CHINA_TZ))
         return fg
 
-    def render(self, feed: FeedInfo, articles: Sequence[Article]) -> bytes:
+    def render(
+        self,
+        feed: FeedInfo,
+        articles: Sequence[Article],
+        links: Sequence[tuple[str, str]] = (),
+        *,
+        self_path: str | None = None,
+        archive: bool = False,
+    ) -> bytes:
         """The feed's bytes; ``articles`` in the order readers should see them.
 
         The feed's ``updated`` is its newest entry's (RFC 4287 §4.2.15: the last
-        significant change), never the clock.
+        significant change), never the clock. ``archive``: an RFC 5005 archive
+        document (``<fh:archive/>``), at ``self_path`` with ``links``.
         """
         newest = max((entry_updated(a) for a in articles), default=EMPTY_UPDATED)
-        head = cast(bytes, self.header(feed, newest).atom_str(pretty=True, encoding="UTF-8"))
+        fg = self.header(feed, newest, links, self_path)
+        head = cast(bytes, fg.atom_str(pretty=True, encoding="UTF-8"))
         cut = head.rindex(b"</feed>")
         parts = [head[:cut]]
+        if archive:
+            parts.append(ARCHIVE_MARK)
         parts.extend(self.entry(article) for article in articles)
         parts.append(head[cut:])
         return b"".join(parts)

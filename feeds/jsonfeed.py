@@ -58,6 +58,10 @@ class JsonFeedRenderer:
         """Use ``item`` (one line of an earlier rendering of this exact article)."""
         self._items[(article.seq, article.content_hash, article.updated)] = item
 
+    def seeded(self, article: Article) -> str | None:
+        """The item line if one is cached or was seeded (else ``None``)."""
+        return self._items.get((article.seq, article.content_hash, article.updated))
+
     def item(self, article: Article) -> str:
         """The article as one JSON object on one line."""
         cache_key = (article.seq, article.content_hash, article.updated)

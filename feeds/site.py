@@ -37,6 +37,11 @@ class SiteNode:
         """The JSON Feed beside the Atom feed (feeds/{key}.json)."""
         return self.path.removesuffix(".atom") + ".json"
 
+    @property
+    def page(self) -> str:
+        """The region's HTML page (r/{key}.html); the ``all`` feed has none."""
+        return f"r/{self.key}.html"
+
 
 _LEVEL_NAMES = {
     RegionLevel.PROVINCE.value: "省级",
@@ -46,8 +51,13 @@ _LEVEL_NAMES = {
 }
 
 
+def level_name(level: str) -> str:
+    """How the pages name a level (省级, 市, 区县, 开发区)."""
+    return _LEVEL_NAMES.get(level, level)
+
+
 @functools.cache
-def _environment() -> Environment:
+def environment() -> Environment:
     """Built and its templates compiled once per process (a worker builds often)."""
     env = Environment(
         loader=PackageLoader("feeds", "templates"),
@@ -113,7 +123,7 @@ def render_site(
     # Flat (depth, node) rows under each province: thousands of regions render in a
     # plain loop, far cheaper than a recursive template macro.
     groups = [(root, list(_descendants(root.children, 1))) for root in roots]
-    env = _environment()
+    env = environment()
     context = {"all": everything, "groups": groups, "latest": latest, "base_url": base_url}
     return {
         name: env.get_template(f"{name}.j2").render(**context).encode("utf-8") for name in pages

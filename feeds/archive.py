@@ -1,0 +1,165 @@
+"""RFC 5005 archived feeds: every article of a region, in pages that never change once full.
+
+The rule (stable and complete by construction, no state to keep):
+
+* A region's articles are ranked in ingest order (``seq``, ascending). Archive page
+  ``N`` (1 = oldest) holds the articles ranked ``(N-1)*size+1 .. N*size``; a region
+  with ``n`` articles has ``n // size + 1`` pages. The last page is the *open* one
+  (``n % size`` articles, possibly none); every page before it is *full*.
+* Together the pages hold every article of the region exactly once (they partition
+  the ranks). The current document (the feed) is a view of the newest entries by
+  ``published`` and repeats some of them, which RFC 5005 §4 allows (a reader keeps
+  one entry per ``atom:id``, preferring the newer document).
+* A new article always gets a ``seq`` above every stored one, so it lands in the
+  open page whatever its ``published`` date (a backfill included): a full page's
+  articles, links and ``updated`` cannot change, so neither can its bytes or ETag.
+  Adding articles touches the current document and the pages from the open one on
+  (with fewer new articles than a page: the open page, and the next when it fills).
+* The one exception is a re-import: an article whose text is corrected is
+  re-rendered in its page; one moved to another region shifts the ranks of both
+  regions from its place on.
+* Links: the current document has ``prev-archive`` to the newest (open) page; page
+  ``N`` has ``current``, ``prev-archive`` to ``N-1`` (from 2 on), and, when full,
+  ``next-archive`` to ``N+1``, which always exists (a full page is never the last),
+  so the link is fixed the moment the page fills.
+
+Pure helpers (paths, links, paging) and the two queries that fetch the seqs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from feeds.atom import ALL_KEY, AtomRenderer, FeedInfo, feed_path
+from feeds.db import article_regions, articles
+from feeds.models import Article
+
+#: Articles per archive page.
+PAGE_SIZE = 100
+
+
+def archive_dir(key: str) -> str:
+    return f"feeds/archive/{key}"
+
+
+def archive_path(key: str, page: int) -> str:
+    """Where page ``page`` (1 = oldest) of a region's archive lives."""
+    return f"{archive_dir(key)}/{page}.atom"
+
+
+def page_count(count: int, size: int = PAGE_SIZE) -> int:
+    """Pages of a region with ``count`` articles (the last one open, maybe empty)."""
+    return count // size + 1 if count > 0 else 0
+
+
+def current_links(key: str, count: int, size: int = PAGE_SIZE) -> list[tuple[str, str]]:
+    """The current document's link to the newest archive page."""
+    pages = page_count(count, size)
+    return [("prev-archive", archive_path(key, pages))] if pages else []
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivePage:
+    """One archive document: a region, its page number and the page's seqs."""
+
+    key: str
+    page: int
+    pages: int
+    seqs: tuple[int, ...]
+
+    @property
+    def path(self) -> str:
+        return archive_path(self.key, self.page)
+
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        found = [("current", feed_path(self.key))]
+        if self.page > 1:
+            found.append(("prev-archive", archive_path(self.key, self.page - 1)))
+        if self.page < self.pages:
+            found.append(("next-archive", archive_path(self.key, self.page + 1)))
+        return found
+
+
+def paginate(
+    key: str, seqs: Sequence[int], first: int, pages: int, size: int = PAGE_SIZE
+) -> Iterator[ArchivePage]:
+    """``seqs`` (ascending) are the region's articles from page ``first`` on."""
+    for page in range(first, pages + 1):
+        start = (page - first) * size
+        yield ArchivePage(key, page, pages, tuple(seqs[start : start + size]))
+
+
+def render_page(
+    renderer: AtomRenderer, info: FeedInfo, page: ArchivePage, arts: Sequence[Article]
+) -> bytes:
+    """The page's Atom bytes: entries newest first, as in the current document."""
+    ordered = sorted(arts, key=lambda a: (a.published, a.seq), reverse=True)
+    return renderer.render(info, ordered, page.links, self_path=page.path, archive=True)
+
+
+# -- queries -----------------------------------------------------------------------------
+
+
+def all_pages(conn: Connection, keys: set[str], size: int = PAGE_SIZE) -> Iterator[ArchivePage]:
+    """Every page of every region in ``keys`` (a full build): one pass over the
+    region links in ``(region, seq)`` order, the index's own order."""
+    current: str | None = None
+    seqs: list[int] = []
+
+    def flush() -> Iterator[ArchivePage]:
+        if current is not None and current in keys and seqs:
+            yield from paginate(current, seqs, 1, page_count(len(seqs), size), size)
+
+    query = sa.select(article_regions.c.region_key, article_regions.c.article_seq).order_by(
+        article_regions.c.region_key, article_regions.c.article_seq
+    )
+    for key, seq in conn.execution_options(yield_per=20_000).execute(query):
+        if key != current:
+            yield from flush()
+            current, seqs = key, []
+        seqs.append(seq)
+    yield from flush()
+    if ALL_KEY in keys:
+        current = ALL_KEY
+        seqs = list(conn.execute(sa.select(articles.c.seq).order_by(articles.c.seq)).scalars())
+        yield from flush()
+
+
+def tail_pages(
+    conn: Connection, key: str, count: int, first: int, size: int = PAGE_SIZE
+) -> list[ArchivePage]:
+    """Pages ``first ..`` of a region with ``count`` articles: only the newest
+    ``count - (first-1)*size`` links are read (a descending index scan)."""
+    pages = page_count(count, size)
+    if first > pages:
+        return []
+    wanted = count - (first - 1) * size
+    if key == ALL_KEY:
+        query = sa.select(articles.c.seq).order_by(articles.c.seq.desc())
+    else:
+        query = (
+            sa.select(article_regions.c.article_seq)
+            .where(article_regions.c.region_key == key)
+            .order_by(article_regions.c.article_seq.desc())
+        )
+    seqs = list(conn.execute(query.limit(wanted)).scalars())
+    seqs.reverse()
+    return list(paginate(key, seqs, first, pages, size))
+
+
+def page_of(conn: Connection, key: str, seq: int, size: int = PAGE_SIZE) -> int:
+    """The page an article with ``seq`` holds (or held) in a region: its rank there."""
+    if key == ALL_KEY:
+        query = sa.select(sa.func.count()).select_from(articles).where(articles.c.seq < seq)
+    else:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(article_regions)
+            .where(article_regions.c.region_key == key, article_regions.c.article_seq < seq)
+        )
+    return int(conn.execute(query).scalar() or 0) // size + 1
