@@ -323,24 +323,16 @@ def _title_tag(tree: LexborHTMLParser) -> str | None:
 
 
 def _body(lines: list[Line], start: int) -> list[str]:
-    stop = len(lines)
-    for i in range(start, len(lines)):
-        text = _plain(lines[i].text)
-        if _NEIGHBOUR.match(text):
-            stop = i
-            break
-    else:
-        for i in range(start, len(lines)):
-            if _FOOTER.match(_plain(lines[i].text)):
-                stop = i
-                break
+    plain = [_plain(line.text) for line in lines[start:]]  # each line folded once
+    stop = next((i for i, text in enumerate(plain) if _NEIGHBOUR.match(text)), None)
+    if stop is None:
+        stop = next((i for i, text in enumerate(plain) if _FOOTER.match(text)), len(plain))
     out: list[str] = []
-    for line in lines[start:stop]:
+    for line, text in zip(lines[start : start + stop], plain, strict=False):
         if line.text.startswith(_IMG):
             src = html_lib.escape(line.text[len(_IMG) :], quote=True)
             out.append(f'<p><img src="{src}" alt=""></p>')
             continue
-        text = _plain(line.text)
         if not text or _CHROME.match(text) or _FOOTER.match(text):
             continue
         out.append(f"<p>{html_lib.escape(text, quote=False)}</p>")

@@ -33,6 +33,8 @@ _SKIP = frozenset(
 #: Marks an element boundary inside a line; kept only where the breadcrumb needs it.
 _SEP = "\x1f"
 _IMG = "\x00img:"
+_CELL_OPEN = " " + _SEP
+_CELL_CLOSE = _SEP + " "
 
 # Every Unicode space but the separator (which str.isspace() counts as one), plus
 # zero-width spaces: runs collapse, so no later regex meets a long whitespace run.
@@ -114,13 +116,18 @@ def page_lines(root: LexborNode | None, base_url: str = "") -> list[Line]:
                 if child is not None:
                     stack.append((after, block, None))
                     block = tag
-            else:
-                opening, closing = (" " + _SEP, _SEP + " ") if tag in _CELL else (_SEP, _SEP)
-                parts.append(opening)
+            elif tag in _CELL:
+                parts.append(_CELL_OPEN)
                 if child is None:
-                    parts.append(closing)
+                    parts.append(_CELL_CLOSE)
                 else:
-                    stack.append((after, block, closing))
+                    stack.append((after, block, _CELL_CLOSE))
+            else:
+                parts.append(_SEP)
+                if child is None:
+                    parts.append(_SEP)
+                else:
+                    stack.append((after, block, _SEP))
             if child is not None:
                 node = child
                 continue
