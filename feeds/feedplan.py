@@ -24,7 +24,7 @@ from feeds.regions import Gazetteer
 from feeds.store import row_to_article
 
 #: Articles held in memory at once while rendering (a batch of neighbouring feeds).
-BATCH_ARTICLES = 4000
+BATCH_ARTICLES = 8000
 _T = TypeVar("_T")
 
 

@@ -183,6 +183,7 @@ def build_feeds(
     renderer = AtomRenderer(base_url, names(gazetteer), hubs)
     jsons = JsonFeedRenderer(renderer, hubs)
     infos = _Infos(gazetteer)
+    items: dict[Any, Any] = {}  # region page items, shared by the pages of a batch
     results: dict[str, Plan] = {}
     units: list[Plan | ArchivePage] = [*live, *pages]
     for batch in _batches(units, gazetteer):
@@ -224,7 +225,7 @@ def build_feeds(
                 page = render_region_page(
                     region,
                     gazetteer,
-                    page_items(renderer, jsons, arts),
+                    page_items(renderer, jsons, arts, items),
                     unit.count,
                     counts,
                     page_size,
@@ -235,6 +236,7 @@ def build_feeds(
         if len(renderer) > BATCH_ARTICLES:
             renderer.forget()
             jsons.forget()
+            items.clear()
 
     gone = [p.key for p in plans if p.count == 0 and p.key != ALL_KEY]
     if full:

@@ -1,4 +1,5 @@
-"""`zonewire feeds build [--all]`: bring the Atom feeds, index and OPML up to date."""
+"""`zonewire feeds build [--all]`: bring the feeds (Atom, JSON Feed, archives), the
+region pages, the index and the OPML up to date."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build = sub.add_parser(
         "build",
         help="regenerate changed feeds (all with --all)",
-        description="Regenerate the feeds whose articles changed since the last build, "
-        "then index.html and feeds.opml. Files whose bytes would not change are left alone.",
+        description="Regenerate the feeds whose articles changed since the last build "
+        "(Atom, JSON Feed, the newest archive pages, the region pages r/KEY.html), then "
+        "index.html and feeds.opml. Files whose bytes would not change are left alone.",
     )
     # SPEC §4: -c may follow the command, here after the action too.
     build.add_argument(
@@ -45,12 +47,16 @@ def run(args: argparse.Namespace, app: App) -> int:
         told = f"told about {result.urls} changed feeds" if result.ok else "failed"
         print(f"websub: {result.hub}: {told}" + (f" ({result.error})" if result.error else ""))
     written_feeds = report.feeds_written
-    pages = [p for p in report.written if not p.startswith("feeds/")]
+    pages = [p for p in report.written if p in ("index.html", "feeds.opml")]
     kind = "full build" if report.full else "incremental build"
     print(
         f"{kind}: {written_feeds} feeds written, {report.unchanged} unchanged"
         + (f", {len(report.removed)} removed" if report.removed else "")
         + f"; {report.feeds} feeds in {report.output_dir}/feeds"
+    )
+    print(
+        f"archive pages: {report.archives_written} written ({report.output_dir}/feeds/archive); "
+        f"region pages: {report.region_pages_written} written ({report.output_dir}/r)"
     )
     print(
         f"index and OPML: {', '.join(pages) if pages else 'unchanged'} "

@@ -237,6 +237,7 @@ def test_cli_feeds_build_and_status(
     assert main(["feeds", "build", "-c", str(config)]) == 0
     out = capsys.readouterr().out
     assert "full build:" in out and "feeds written" in out and str(tmp_path / "site") in out
+    assert "archive pages: 7 written" in out and "region pages: 6 written" in out
     assert (tmp_path / "site" / "feeds" / "all.atom").is_file()
     assert main(["-c", str(config), "feeds", "build"]) == 0
     assert "0 feeds written" in capsys.readouterr().out
