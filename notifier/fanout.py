@@ -144,7 +144,7 @@ class FanOut:
             if digest is None:
                 return
             try:
-                envelope = self.composer.envelope(digest)
+                envelope = await self.composer.aenvelope(digest)
                 await lane.channel.send(envelope)
                 outcome = Outcome(digest.id, ok=True)
                 lane.sent += 1
