@@ -47,7 +47,7 @@ class _Lane:
     channel: Channel
     todo: list[Digest]
     ready: list[Digest] = field(default_factory=list)
-    claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refill: asyncio.Task[None] | None = None
     broken: TransportError | None = None
     sent: int = 0
     held: set[str] = field(default_factory=set)
@@ -76,6 +76,7 @@ class FanOut:
         self._flush_lock = asyncio.Lock()
         self._subscriber: dict[str, tuple[str, str]] = {}
         self._stopped = False
+        self._error: Exception | None = None
 
     def lease_now(self) -> datetime:
         """The pass's ``now`` moved on by the time the pass has run."""
@@ -97,9 +98,14 @@ class FanOut:
                 tasks += [asyncio.create_task(self._worker(lane)) for _ in range(workers)]
             results = await asyncio.gather(*tasks, return_exceptions=True)
             errors = [r for r in results if isinstance(r, BaseException)]
+            if self._error is not None:
+                errors.insert(0, self._error)
             if errors:
                 raise errors[0]
         finally:
+            # A claim still on its way must land before the claims are given back.
+            await asyncio.gather(*(lane.refill for lane in lanes.values() if lane.refill),
+                                 return_exceptions=True)
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
             try:
@@ -118,29 +124,42 @@ class FanOut:
                                     self.lease)
 
     async def _next(self, lane: _Lane) -> Digest | None:
-        """The next digest of ``lane`` that this sender holds a claim on."""
-        async with lane.claim_lock:
-            while not lane.ready and lane.todo and lane.broken is None and not self._stopped:
-                batch, lane.todo = lane.todo[:CLAIM_BATCH], lane.todo[CLAIM_BATCH:]
-                if self.deps.guard is not None:
-                    await asyncio.to_thread(self.deps.guard)  # raises when the lock is lost
-                ids = [d.id for d in batch]
-                got = await asyncio.to_thread(
-                    self.deps.ledger.claim, ids, self.claimant, self.lease_now(), self.lease
-                )
-                self.report.claimed_elsewhere += len(ids) - len(got)
-                lane.ready += [d for d in batch if d.id in got]
-            if lane.broken is not None or self._stopped or not lane.ready:
+        """The next digest of ``lane`` that this sender holds a claim on.
+
+        The next batch is claimed while the current one is still being sent, so the
+        workers rarely wait for the ledger.
+        """
+        while True:
+            if lane.broken is not None or self._stopped:
                 return None
-            return lane.ready.pop(0)
+            if lane.refill is None and lane.todo and len(lane.ready) <= CLAIM_BATCH // 2:
+                lane.refill = asyncio.create_task(self._refill(lane))
+            if lane.ready:
+                return lane.ready.pop(0)
+            if lane.refill is None:
+                return None
+            await asyncio.shield(lane.refill)  # its failure (a lost lock) stops us too
+
+    async def _refill(self, lane: _Lane) -> None:
+        try:
+            batch, lane.todo = lane.todo[:CLAIM_BATCH], lane.todo[CLAIM_BATCH:]
+            if self.deps.guard is not None:
+                await asyncio.to_thread(self.deps.guard)  # raises when the lock is lost
+            ids = [d.id for d in batch]
+            got = await asyncio.to_thread(
+                self.deps.ledger.claim, ids, self.claimant, self.lease_now(), self.lease
+            )
+            self.report.claimed_elsewhere += len(ids) - len(got)
+            lane.ready += [d for d in batch if d.id in got]
+        except Exception as exc:  # a lost lock, a ledger error: the pass stops
+            self._stopped = True
+            self._error = self._error or exc
+        finally:
+            lane.refill = None
 
     async def _worker(self, lane: _Lane) -> None:
         while True:
-            try:
-                digest = await self._next(lane)
-            except BaseException:
-                self._stopped = True  # the worker lock is gone, or the ledger: stop all
-                raise
+            digest = await self._next(lane)
             if digest is None:
                 return
             try:
