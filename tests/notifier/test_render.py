@@ -102,7 +102,10 @@ def test_cli_send_then_preview_and_status(tmp_path: Path, monkeypatch, capsys) -
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "zonewire.yaml").write_text(
-        "public_url: https://z.example/\nsecret_key: s3cret-s3cret-s3cret-s3cret-s3cret-s3\n", encoding="utf-8")
+        "public_url: https://z.example/\n"
+        "secret_key: s3cret-s3cret-s3cret-s3cret-s3cret-s3\n",
+        encoding="utf-8",
+    )
     (tmp_path / "config" / "subscriptions.yaml").write_text(
         "subscribers:\n  - id: alice\n    email: alice@example.com\n    schedule: immediate\n"
         "    regions: [西城区]\n", encoding="utf-8")
