@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from notifier.app import App
@@ -66,6 +67,14 @@ def run(args: argparse.Namespace, app: App) -> int:
 async def _forever(worker: Worker, args: argparse.Namespace) -> int:
     from notifier.schedule import Service, serve_forever
 
+    # The worker's blocking steps (planning, rendering, store calls, extraction) run in
+    # threads. On CPython they take turns with the event loop for the GIL, so more
+    # threads than cores only lengthen the loop's waits: two keep the HTTP side quick
+    # while a fan-out, a crawl and a feed build go on.
+    sys.setswitchinterval(0.001)
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="zonewire-work")
+    )
     service = Service(worker)
     extra = []
     if args.serve:
