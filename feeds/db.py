@@ -8,100 +8,17 @@ PostgreSQL works the same. Every module that owns tables declares them on
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Engine
 
 from feeds.errors import StoreError
+from feeds.storage.schema import article_regions, articles, metadata, zones
+from feeds.storage.types import UTCDateTime
 
-metadata = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, on every backend.
-
-    SQLite has no time zones and compares timestamps as text, so everything is
-    stored as naive UTC and made aware again on the way out.
-    """
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        stamp: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
-
-
-articles = sa.Table(
-    "articles",
-    metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("entry_id", sa.String(512), nullable=False),
-    sa.Column("url", sa.String(2048), nullable=False, unique=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("published", UTCDateTime, nullable=False),
-    sa.Column("updated", UTCDateTime, nullable=False),
-    sa.Column("ingested_at", UTCDateTime, nullable=False),
-    sa.Column("source", sa.Text),
-    sa.Column("zone", sa.Text),
-    sa.Column("region", sa.Text),
-    sa.Column("category", sa.Text),
-    sa.Column("content", sa.Text, nullable=False),
-    sa.Column("summary", sa.Text),
-    sa.Column("content_hash", sa.String(64), nullable=False),
-    sa.Column("backfill", sa.Boolean, nullable=False, default=False),
-    sa.Column("source_name", sa.String(200)),
-    sa.Column("region_key", sa.String(200)),
-    sa.Column("unresolved", sa.Text),
-    sa.Index(
-        "ix_articles_unresolved",
-        "unresolved",
-        sqlite_where=sa.text("unresolved IS NOT NULL"),
-        postgresql_where=sa.text("unresolved IS NOT NULL"),
-    ),
-)
-
-article_regions = sa.Table(
-    "article_regions",
-    metadata,
-    sa.Column(
-        "article_seq",
-        sa.Integer,
-        sa.ForeignKey("articles.seq", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("region_key", sa.String(200), primary_key=True),
-    sa.Index("ix_article_regions_region_key_article_seq", "region_key", "article_seq"),
-)
-
-zones = sa.Table(
-    "zones",
-    metadata,
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("name", sa.Text, nullable=False, unique=True),
-    sa.Column("parent_key", sa.String(200)),
-    sa.Column("first_seen", UTCDateTime, nullable=False),
-)
-
+__all__ = ["UTCDateTime", "article_regions", "articles", "metadata", "zones"]
 
 def normalise_url(url: str) -> str:
     """A bare filesystem path means SQLite; relative paths are relative to the cwd."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from feeds.db import UTCDateTime, metadata
+from feeds.storage.schema import feed_builds, feed_state
 from feeds.store import ArticleStore
 
 if TYPE_CHECKING:
@@ -29,28 +29,7 @@ if TYPE_CHECKING:
 RENDER_VERSION = "3"
 IN_CHUNK = 500
 
-feed_state = sa.Table(
-    "feed_state",
-    metadata,
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("entries", sa.Text, nullable=False),  # entry seqs, newest first, comma-separated
-    sa.Column("articles", sa.Integer, nullable=False),
-    sa.Column("last_published", UTCDateTime),
-)
 
-feed_builds = sa.Table(
-    "feed_builds",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("last_seq", sa.Integer, nullable=False),
-    sa.Column("updated_mark", UTCDateTime),
-    sa.Column("built_at", UTCDateTime, nullable=False),
-    sa.Column("feeds", sa.Integer, nullable=False),
-    sa.Column("written", sa.Integer, nullable=False),
-    sa.Column("base_url", sa.Text, nullable=False),
-    sa.Column("entries", sa.Integer, nullable=False),
-)
 
 
 @dataclass(frozen=True, slots=True)

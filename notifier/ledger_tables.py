@@ -17,56 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from feeds.db import UTCDateTime, metadata
-
-subscriber_state = sa.Table(
-    "subscriber_state",
-    metadata,
-    sa.Column("subscriber_id", sa.String(200), primary_key=True),
-    sa.Column("first_seen_seq", sa.Integer, nullable=False),
-    sa.Column("first_seen_at", UTCDateTime, nullable=False),
-    sa.Column("last_seq", sa.Integer, nullable=False),
-    sa.Column("last_planned_at", UTCDateTime),
-    sa.Column("choice_fingerprint", sa.String(128)),
-    sa.Column("unsubscribed_all", sa.Boolean, nullable=False, default=False),
-    sa.Column("unsubscribed_regions", sa.Text, nullable=False, default="[]"),
-    sa.Column("choice_at", UTCDateTime),
-    sa.Column("disabled_fingerprint", sa.String(128)),
-    sa.Column("disabled_reason", sa.Text),
-)
-
-digests = sa.Table(
-    "digests",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("subscriber_id", sa.String(200), nullable=False, index=True),
-    sa.Column("channel", sa.String(20), nullable=False),
-    sa.Column("first_seq", sa.Integer, nullable=False),
-    sa.Column("last_seq", sa.Integer, nullable=False),
-    sa.Column("article_seqs", sa.Text, nullable=False),
-    sa.Column("more", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_attempt_at", UTCDateTime),
-    sa.Column("last_error", sa.Text),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("sent_at", UTCDateTime),
-    # Who is sending it now, and until when (migration 0006): see Ledger.claim.
-    sa.Column("claimed_by", sa.String(100)),
-    sa.Column("claim_expires_at", UTCDateTime),
-    sa.Index("ix_digests_status_next_attempt_at", "status", "next_attempt_at"),
-    # The ledger key: one digest per subscriber, channel and seq range.
-    sa.Index(
-        "ix_digests_subscriber_id_channel_first_seq_last_seq",
-        "subscriber_id", "channel", "first_seq", "last_seq",
-        unique=True,
-    ),
-    sa.Index(
-        "ix_digests_claimed_by", "claimed_by",
-        sqlite_where=sa.text("claimed_by IS NOT NULL"),
-        postgresql_where=sa.text("claimed_by IS NOT NULL"),
-    ),
-)
+from feeds.storage.schema import digests, subscriber_state  # noqa: F401 (re-exported)
 
 PENDING, SENT, RETRYING, FAILED = "pending", "sent", "retrying", "failed"
 #: Statuses a digest can still leave (everything but sent and failed).

@@ -17,20 +17,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from feeds.db import UTCDateTime, metadata
+from feeds.storage.schema import channel_state
 from notifier.ledger_tables import insert_ignoring_duplicates
-
-channel_state = sa.Table(
-    "channel_state",
-    metadata,
-    sa.Column("channel", sa.String(20), primary_key=True),
-    sa.Column("problem", sa.Text, nullable=False),
-    sa.Column("since", UTCDateTime, nullable=False),
-    sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("retry_at", UTCDateTime, nullable=False),
-    sa.Column("settings_fingerprint", sa.String(64), nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-)
 
 
 @dataclass(frozen=True, slots=True)

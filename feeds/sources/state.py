@@ -18,42 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from feeds.db import UTCDateTime, articles, metadata
-
-source_state = sa.Table(
-    "source_state",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("last_poll_at", UTCDateTime),
-    sa.Column("last_success_at", UTCDateTime),
-    sa.Column("last_result", sa.String(20)),
-    sa.Column("last_error", sa.Text),
-    sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
-    sa.Column("error_count", sa.Integer, nullable=False, default=0),
-    sa.Column("polls", sa.Integer, nullable=False, default=0),
-    sa.Column("pages_fetched", sa.Integer, nullable=False, default=0),
-    sa.Column("pages_failed", sa.Integer, nullable=False, default=0),
-    sa.Column("links_found", sa.Integer, nullable=False, default=0),
-    sa.Column("extract_failed", sa.Integer, nullable=False, default=0),
-    sa.Column("articles_found", sa.Integer, nullable=False, default=0),
-    sa.Column("empty_polls", sa.Integer, nullable=False, default=0),
-    sa.Column("last_article_at", UTCDateTime),
-    sa.Column("last_article_url", sa.String(2048)),
-    sa.Column("backfill_done", sa.Boolean, nullable=False, default=False),
-)
-
-source_urls = sa.Table(
-    "source_urls",
-    metadata,
-    sa.Column("url", sa.String(2048), primary_key=True),
-    sa.Column("source_name", sa.String(200), nullable=False, index=True),
-    sa.Column("etag", sa.Text),
-    sa.Column("last_modified", sa.Text),
-    sa.Column("failure", sa.Text),
-    sa.Column("permanent", sa.Boolean, nullable=False, default=False),
-    sa.Column("failures", sa.Integer, nullable=False, default=0),
-    sa.Column("checked_at", UTCDateTime, nullable=False),
-)
+from feeds.storage.schema import articles, source_state, source_urls
+from feeds.storage.types import UTCDateTime
 
 #: Poll outcomes, as shown by ``zonewire status``.
 OK, PARTIAL, FAILED, UNCHANGED = "ok", "partial", "failed", "unchanged"
