@@ -65,7 +65,7 @@ def bare_insert(source_db: Path, target_db: Path) -> tuple[float, int]:
     schema in a fresh file, and times plain ``executemany`` of those rows in
     transactions of 1,000 articles, as the import does.
     """
-    from feeds.db import create_engine, migrate
+    from feeds.storage.engine import create_engine, migrate
 
     engine = create_engine(f"sqlite:///{target_db}")
     migrate(engine)

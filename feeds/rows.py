@@ -86,7 +86,7 @@ def insert_articles(
 
     An import is mostly this statement, and SQLAlchemy's per-row bind processing
     cost more than SQLite's own work; the one conversion it did (aware datetimes to
-    naive UTC, as text on SQLite, see :class:`~feeds.db.UTCDateTime`) is done here.
+    naive UTC, as text on SQLite, see :class:`~feeds.storage.types.UTCDateTime`) is done here.
     """
     sqlite = conn.dialect.name == "sqlite"
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from feeds.db import UTCDateTime, article_regions, articles, create_engine, migrate, zones
 from feeds.models import Article, Region, RegionLevel
 from feeds.rows import (
     PlacedArticle,
@@ -25,6 +24,9 @@ from feeds.rows import (
     insert_links,
     refusal,
 )
+from feeds.storage.engine import create_engine, migrate
+from feeds.storage.schema import article_regions, articles, zones
+from feeds.storage.types import UTCDateTime
 
 __all__ = ["ArticleStore", "PlacedArticle", "SqlArticleStore", "UpsertCounts", "content_hash",
            "entry_id", "row_to_article"]
@@ -35,7 +37,7 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: int = 0  # records reported and skipped (see feeds.ingest)
+    rejected: int = 0  # records reported and skipped (see feeds.intake)
 
     def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
         self.inserted += other.inserted

@@ -1,6 +1,6 @@
 """What zonewire remembers about each source between polls.
 
-Two tables, declared on :data:`feeds.db.metadata` and created by migration
+Two tables, declared in :mod:`feeds.storage.schema` and created by migration
 ``0002b``: ``source_state`` (one row per configured source: the last poll and its
 outcome, counters, whether the first poll — the backfill — is done) and
 ``source_urls`` (one row per URL that needs remembering: HTTP validators of list

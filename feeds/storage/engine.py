@@ -1,9 +1,8 @@
-"""Database edge: engine creation, the shared schema and migrations.
+"""Engines and migrations: a database URL becomes a migrated engine.
 
 SQLite (WAL) under ``var/`` is the embedded default; any SQLAlchemy URL for
-PostgreSQL works the same. Every module that owns tables declares them on
-:data:`metadata`; the schema itself only changes through Alembic migrations in
-``feeds/migrations``.
+PostgreSQL works the same. The schema (:data:`feeds.storage.schema.metadata`) only
+changes through the Alembic migrations in ``feeds/storage/migrations``.
 """
 
 from __future__ import annotations
@@ -15,10 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from feeds.errors import StoreError
-from feeds.storage.schema import article_regions, articles, metadata, zones
-from feeds.storage.types import UTCDateTime
 
-__all__ = ["UTCDateTime", "article_regions", "articles", "metadata", "zones"]
 
 def normalise_url(url: str) -> str:
     """A bare filesystem path means SQLite; relative paths are relative to the cwd."""
@@ -70,7 +66,7 @@ def migrate(engine: Engine, *, where: str | None = None) -> None:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", "feeds:migrations")
+    config.set_main_option("script_location", "feeds.storage:migrations")
     config.attributes["connection_engine"] = engine
     try:
         with engine.begin() as conn:

@@ -1,10 +1,10 @@
-"""Alembic environment: runs on the connection that ``feeds.db.migrate`` hands in."""
+"""Alembic environment: runs on the connection that ``feeds.storage.engine.migrate`` hands in."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from feeds.db import metadata
+from feeds.storage.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
