@@ -28,12 +28,12 @@ import httpx
 
 from feeds.charset import decode_page  # noqa: E402
 from feeds.extract import extract_article  # noqa: E402
-from feeds.ingest import load_zones  # noqa: E402
+from feeds.intake import load_zones  # noqa: E402
 from feeds.models import CrawlPolicy, PortalSource  # noqa: E402
 from feeds.regions import Gazetteer  # noqa: E402
 from feeds.sample import DETAIL_PATTERN, LIST_PATH, SamplePortal  # noqa: E402
 from feeds.sources.fetch import Fetcher  # noqa: E402
-from feeds.sources.run import IngestReport, ingest_source  # noqa: E402
+from feeds.sources.poll import IngestReport, ingest_source  # noqa: E402
 from feeds.store import SqlArticleStore  # noqa: E402
 
 SERVER = """

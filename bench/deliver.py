@@ -31,7 +31,7 @@ import _root  # noqa: E402, F401  (bench/feeds.py must not shadow the package)
 import aiosmtplib  # noqa: E402
 import httpx  # noqa: E402
 
-from feeds.ingest import Ingestor  # noqa: E402
+from feeds.intake import Ingestor  # noqa: E402
 from feeds.models import CHINA_TZ, ArticleRecord  # noqa: E402
 from feeds.regions import Gazetteer  # noqa: E402
 from feeds.store import SqlArticleStore  # noqa: E402

@@ -29,7 +29,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from feeds import feedplan, publish
-from feeds.ingest import load_zones
+from feeds.intake import load_zones
 from feeds.models import CHINA_TZ, ArticleRecord, Region, RegionLevel
 from feeds.regions import Gazetteer
 from feeds.store import PlacedArticle, SqlArticleStore

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feeds.ingest import load_zones
+from feeds.intake import load_zones
 from feeds.regions import Gazetteer, apply_aliases
 from feeds.store import SqlArticleStore
 from notifier.config import Settings, config_path, load_settings
@@ -72,7 +72,7 @@ class App:
         """Place stored articles that had no region, now that more is known; say so."""
         from datetime import UTC, datetime
 
-        from feeds.ingest import place_unresolved
+        from feeds.intake import place_unresolved
 
         placed = place_unresolved(self.store, self.gazetteer, datetime.now(UTC))
         if placed:

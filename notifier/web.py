@@ -158,7 +158,7 @@ def listen(host: str, port: int) -> socket.socket:
 def http_server(
     worker: Any, host: str, port: int
 ) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
-    """A task for :func:`notifier.schedule.serve_forever`: the listeners in this loop,
+    """A task for :func:`notifier.scheduler.serve_forever`: the listeners in this loop,
     reading the worker's own configuration holder. The public port is bound now, so
     a taken port stops ``run`` at once with one line."""
     public = listen(host, port)

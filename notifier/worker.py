@@ -1,6 +1,6 @@
 """The composition root: one worker cycle = ingest, rebuild feeds, deliver digests.
 
-``zonewire run --once``, the scheduler (:mod:`notifier.schedule`) and the tests all
+``zonewire run --once``, the scheduler (:mod:`notifier.scheduler`) and the tests all
 call these same coroutines; nothing here knows about APScheduler or signals.
 """
 
@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from feeds.ingest import place_unresolved
+from feeds.intake import place_unresolved
 from feeds.models import Source
 from feeds.publish import BuildReport, build_feeds
 from feeds.regions import apply_aliases
 from feeds.sources.fetch import Fetcher
-from feeds.sources.run import IngestReport, ingest_source
+from feeds.sources.poll import IngestReport, ingest_source
 from feeds.websub import ping_hubs
 from notifier.app import App
 from notifier.config import Settings

@@ -14,7 +14,7 @@ Parsing and extraction run in a worker thread, so the event loop that also serve
 HTTP in ``zonewire run`` never waits for a page to be read (issue 10).
 
 This module decides what to fetch and hands results back through callbacks; it does
-not touch the store (see :mod:`feeds.sources.run`).
+not touch the store (see :mod:`feeds.sources.poll`).
 """
 
 from __future__ import annotations

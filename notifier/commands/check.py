@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from feeds.ingest import load_zones
+from feeds.intake import load_zones
 from feeds.regions import Gazetteer, apply_aliases
 from notifier import yamlpos
 from notifier.app import App

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from feeds.errors import ImportLineError
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import ArticleRecord
 from feeds.sources.jsonl import read_records
 from feeds.store import UpsertCounts

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from feeds.models import PortalSource, Source
 from feeds.sources.health import check_source
-from feeds.sources.run import IngestReport, ingest_sources
+from feeds.sources.poll import IngestReport, ingest_sources
 from feeds.sources.state import SourceStateStore
 from notifier.app import App
 from notifier.errors import UsageError

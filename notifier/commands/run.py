@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, app: App) -> int:
 
 
 async def _forever(worker: Worker, args: argparse.Namespace) -> int:
-    from notifier.schedule import Service, serve_forever
+    from notifier.scheduler import Service, serve_forever
 
     # The worker's blocking steps (planning, rendering, store calls, extraction) run in
     # threads. On CPython they take turns with the event loop for the GIL, so more

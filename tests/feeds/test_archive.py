@@ -14,7 +14,7 @@ from lxml import etree
 from feeds.archive import page_count
 from feeds.atom import HISTORY_NS
 from feeds.db import article_regions, articles
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
 from feeds.store import SqlArticleStore

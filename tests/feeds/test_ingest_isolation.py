@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from feeds import ingest as ingest_module
-from feeds.ingest import Ingestor
+from feeds import intake as ingest_module
+from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
 from feeds.store import SqlArticleStore

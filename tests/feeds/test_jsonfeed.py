@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feeds.atom import AtomRenderer, feed_info
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.jsonfeed import JsonFeedRenderer, old_items
 from feeds.publish import build_feeds
 from feeds.regions import Gazetteer

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from feeds.atom import AtomRenderer
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.jsonfeed import JsonFeedRenderer
 from feeds.models import Region, RegionLevel
 from feeds.pages import page_items, render_region_page

@@ -10,7 +10,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import ArticleRecord
 from feeds.publish import build_feeds, last_build
 from feeds.regions import Gazetteer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from feeds.ingest import Ingestor, load_zones
+from feeds.intake import Ingestor, load_zones
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
 from feeds.store import SqlArticleStore

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
 from feeds.store import SqlArticleStore

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
 from feeds.store import SqlArticleStore

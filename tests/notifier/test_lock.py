@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from feeds.db import create_engine
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from notifier.app import App
 from notifier.config import load_settings

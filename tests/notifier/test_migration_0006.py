@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 
 from feeds.db import create_engine, migrate
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
 from feeds.store import SqlArticleStore

@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from notifier.app import App
 from notifier.config import load_settings

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from notifier.app import App
 from notifier.config import load_settings
@@ -351,7 +351,7 @@ def test_digest_send_refuses_beside_a_running_worker(
 def test_an_edited_source_interval_reschedules_its_ingest_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from notifier.schedule import Service
+    from notifier.scheduler import Service
 
     monkeypatch.chdir(tmp_path)
     source = (

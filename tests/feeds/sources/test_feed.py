@@ -11,7 +11,7 @@ from feeds.models import CHINA_TZ, CrawlPolicy, FeedSource
 from feeds.regions import Gazetteer
 from feeds.sources.feed import parse_feed
 from feeds.sources.fetch import Fetcher
-from feeds.sources.run import IngestReport, ingest_source
+from feeds.sources.poll import IngestReport, ingest_source
 from feeds.store import SqlArticleStore
 
 Policy = Callable[..., CrawlPolicy]

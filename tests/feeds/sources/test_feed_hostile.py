@@ -18,12 +18,12 @@ from xml.sax.saxutils import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import CrawlPolicy, FeedSource
 from feeds.regions import Gazetteer
 from feeds.sources.feed import parse_feed
 from feeds.sources.fetch import Fetcher
-from feeds.sources.run import IngestReport, ingest_source
+from feeds.sources.poll import IngestReport, ingest_source
 from feeds.store import SqlArticleStore
 
 Policy = Callable[..., CrawlPolicy]

@@ -14,7 +14,7 @@ from typing import Any
 from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sources.fetch import Fetcher
-from feeds.sources.run import IngestReport, ingest_source
+from feeds.sources.poll import IngestReport, ingest_source
 from feeds.store import SqlArticleStore
 from tests.feeds.sources.conftest import TestServer, detail_path
 

@@ -18,7 +18,7 @@ from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sample import DETAIL_PATTERN, LIST_PATH, SamplePortal, serve_portal
 from feeds.sources.fetch import Fetcher
-from feeds.sources.run import IngestReport, ingest_source
+from feeds.sources.poll import IngestReport, ingest_source
 from feeds.store import SqlArticleStore
 
 Policy = Callable[..., CrawlPolicy]

@@ -1,7 +1,7 @@
 """One poll of a source, from the network to the store, with its state remembered.
 
 This is the composition of the crawler (:mod:`~feeds.sources.portal`), the feed
-reader (:mod:`~feeds.sources.feed`), the :class:`~feeds.ingest.Ingestor` and the
+reader (:mod:`~feeds.sources.feed`), the :class:`~feeds.intake.Ingestor` and the
 source state (:mod:`~feeds.sources.state`): the CLI and the worker call
 :func:`ingest_sources` (or :func:`ingest_source` inside their own event loop).
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from feeds.ingest import Ingestor
+from feeds.intake import Ingestor
 from feeds.models import ArticleRecord, CrawlPolicy, FeedSource, PortalSource, Source
 from feeds.regions import Gazetteer
 from feeds.sources.feed import poll_feed
