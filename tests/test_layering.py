@@ -13,6 +13,7 @@ CORE = [
     "feeds.regions",
     "feeds.urls",
     "feeds.dates",
+    "feeds.text",
     "feeds.sources.jsonl",
     "feeds.extract",
     "feeds.atom",
@@ -20,6 +21,9 @@ CORE = [
     "notifier.match",
     "notifier.plan",
     "notifier.render",
+    "notifier.payload",
+    "notifier.digest_words",
+    "notifier.templates_env",
     "notifier.escaping",
     "notifier.chatfit",
     "notifier.redact",
@@ -53,3 +57,14 @@ def test_core_modules_import_no_edge_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_no_two_modules_of_a_package_differ_only_by_a_plural() -> None:
+    """``schedule.py`` beside ``schedules.py`` misled readers (issue 12): a module's
+    name says what it holds, and two rooms of one package never look alike."""
+    offenders = []
+    for package in ("feeds", "notifier"):
+        for folder in [ROOT / package, *(p for p in (ROOT / package).rglob("*") if p.is_dir())]:
+            stems = {p.stem for p in folder.glob("*.py")}
+            offenders += [f"{folder.relative_to(ROOT)}/{s}.py" for s in stems if s + "s" in stems]
+    assert offenders == []
