@@ -1,0 +1,404 @@
+"""Zone and government website pages to records (SPEC §1, ``type: site``; issue 15).
+
+CMS layouts differ (``<h1>`` and an info line, tables, TRS/WCM pages) but a reader
+finds the same things on all of them: a heading, an info line with labels
+(发布日期：… 来源：… 浏览次数：…), the body, then page tools (【打印此页】【关闭窗口】),
+neighbour links and the footer. Where the info line is there and page tools or
+neighbour links close the body, the labels frame the article and are read alone,
+fast. Where they do not, the body comes from trafilatura and a missing date from the
+page's metadata (:mod:`feeds.sitemeta`) or htmldate (:mod:`feeds.sitegeneric`).
+
+Pure: no network, no files, no clock; linear in the page's size (the nesting is
+capped by :mod:`feeds.nesting`, every regex runs on bounded lines).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Literal
+
+from feeds.charset import decode_page
+from feeds.dates import parse_date
+from feeds.errors import ExtractError
+from feeds.lines import _IMG, _SEP, _SPACES, Line, page_lines
+from feeds.models import ArticleRecord
+from feeds.nesting import parse_page
+from feeds.sitemeta import PageMeta, page_meta, split_title, url_date
+from feeds.urls import InvalidURL, canonical_url
+
+__all__ = ["Method", "SiteArticle", "extract_site_article", "extract_site_page"]
+
+#: ``auto``: labels where they frame the body, trafilatura where not; the others
+#: force one way (for the benchmark).
+Method = Literal["auto", "labels", "generic"]
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+#: Info lines are short; longer lines are body text and are not scanned for labels.
+_INFO_MAX = 300
+#: Lines an info block may spread over (a label and its value in separate elements).
+_INFO_LINES = 6
+#: How far above the info line the heading is looked for.
+_TITLE_REACH = 6
+
+_DATE_LABELS = r"发布时间|发布日期|发表时间|日期|时间"
+_STRONG_DATE = frozenset({"发布时间", "发布日期", "发表时间"})
+_SOURCE_LABELS = ("信息来源", "文章来源", "稿件来源", "来源")
+_OTHER_LABELS = (
+    "更新时间", "浏览次数", "阅读次数", "访问次数", "点击数", "点击量", "点击率", "浏览量",
+    "阅读量", "访问量", "作者", "责任编辑", "编辑", "审核", "字号", "字体", "分享到", "索引号",
+    "发布机构", "发文机关", "所属栏目",
+)
+# Date labels take an optional colon (发布日期 2026-11-20); the others need one, so a
+# word such as 编辑部 in a value is not cut as a label.
+_LABEL = re.compile(
+    "(" + "|".join(sorted(_OTHER_LABELS + _SOURCE_LABELS, key=len, reverse=True)) + r")\s*:"
+    + "|(" + _DATE_LABELS + r")\s*:?"
+)
+_ANY_LABEL = re.compile("|".join((_DATE_LABELS, *_SOURCE_LABELS)))
+_BARE_LABEL_END = re.compile("(?:" + _LABEL.pattern + r")\s*$")
+_DATE = re.compile(
+    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}\s*[:时]\s*\d{1,2}(?:\s*[:分]\s*\d{1,2}\s*秒?)?)?"
+)
+_VALUE_TRIM = " |丨/·-—:,，;；【】[]〔〕()（）"
+_VALUE_CUT = re.compile(r"[【\[|丨]|\s{2,}|\d{4}\s*[-/.年]\s*\d{1,2}")
+_BREADCRUMB = re.compile(r"^(?:您现在的位置|您的位置|当前位置|所在位置|当前页面)")
+# Page tools and link boxes that end the article once some body was read.
+_STOP = re.compile(
+    r"^(?:上一条|下一条|上一篇|下一篇|上一页|下一页)"
+    r"|打印此页|打印本页|打印文章|打印\s*】|关闭窗口|关闭本页|【\s*关闭\s*】"
+    r"|^(?:相关链接|相关文章|相关新闻|相关阅读|相关信息|延伸阅读|推荐阅读|热点新闻|热门文章)\s*:?$"
+)
+_FOOTER = re.compile(
+    r"^(?:与我们联系|联系我们|关于我们|网站地图|Copyright|版权所有|©|\(c\)|主办单位|主办:|承办单位"
+    r"|技术支持|网站标识码|[京沪浙苏粤蜀鲁鄂皖津闽赣湘豫冀晋辽吉黑桂琼渝川贵云藏陕甘青宁新]ICP"
+    r"|ICP备|公网安备)",
+    re.IGNORECASE,
+)
+# Furniture inside or around the body: dropped, never a paragraph.
+_CHROME = re.compile(
+    r"^(?:【[^】]{0,12}】\s*)+$|^\[[^\]]{0,12}\]$"
+    r"|^(?:分享到|分享至|打印|收藏|返回顶部|字体\s*:|字号\s*:|【\s*字体|浏览次数|阅读次数|访问次数"
+    r"|点击数|点击量|浏览量|阅读量|扫一扫|微信扫一扫|用手机扫描|手机扫码)"
+    r"|^[(（]?\s*(?:责任编辑|编辑|审核|校对|作者)\s*:[^。]{0,24}[)）]?$"
+    r"|^(?:大|中|小)(?:\s+(?:大|中|小)){2}$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Info:
+    start: int
+    end: int  # first line after the info block
+    date: str | None
+    source: str | None
+    strong: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SiteArticle:
+    """A site page's record and how its body was found (``labels`` or ``generic``)."""
+
+    record: ArticleRecord
+    body_from: Literal["labels", "generic"]
+
+
+def extract_site_page(
+    content: bytes,
+    content_type: str | None,
+    url: str,
+    source_name: str | None = None,
+    method: Method = "auto",
+) -> ArticleRecord | str:
+    """Decode and read one site page: its record, or the one-line reason it is none.
+
+    Never raises: whatever a hostile page sets off becomes a reason, so one page can
+    never end a poll.
+    """
+    try:
+        html = decode_page(content, content_type)
+        return extract_site_article(html, url, source_name, method).record
+    except ExtractError as exc:
+        return _one_line(str(exc).removeprefix(f"{url}: "))
+    except Exception as exc:  # any reason at all: the page stands alone
+        return _one_line(f"cannot be read: {type(exc).__name__}: {exc}")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split()) or "cannot be read"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plain(text: str) -> str:
+    return _SPACES.sub(" ", text.replace(_SEP, "")).strip()
+
+
+def _fold(text: str) -> str:
+    """For matching only: NFKC folds full-width colons, digits and spaces to ASCII.
+    What is shown (title, source, body) keeps the page's own characters."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def extract_site_article(
+    html: str, url: str, source_name: str | None = None, method: Method = "auto"
+) -> SiteArticle:
+    """Read one site page, or raise :class:`ExtractError` saying why it is no article."""
+    tree = parse_page(html)
+    meta = page_meta(tree)
+    base = url if url.startswith(("http://", "https://")) else ""
+    lines = page_lines(tree.body or tree.root, base)
+    plain = [_plain(line.text) if not line.text.startswith(_IMG) else "" for line in lines]
+    folded = [_fold(text) if len(text) <= _INFO_MAX else "" for text in plain]
+    info = _find_info(folded, plain)
+    title_part, site_from_title = split_title(meta.title_tag)
+    title = _title(lines, plain, info, title_part or meta.title, site_from_title)
+    if not title:
+        raise ExtractError(f"{url}: no title: no main heading and no <title>")
+    published = _published(info, meta, url)
+    paragraphs: list[str] = []
+    framed = False
+    if info is not None:
+        paragraphs, framed = _body_lines(lines, plain, folded, info.end, title)
+    else:
+        heading = _title_line(lines, plain, title)
+        if heading is not None:
+            paragraphs, framed = _body_lines(lines, plain, folded, heading + 1, title)
+    body_from: Literal["labels", "generic"] = "labels"
+    if method == "generic" or (method == "auto" and not framed):
+        generic = _generic_body(html, base, title, plain[info.start : info.end] if info else [])
+        if generic or method == "generic":
+            paragraphs, body_from = generic, "generic"
+    if published is None and method != "labels":
+        from feeds.sitegeneric import generic_date
+
+        published = generic_date(html, base)
+    if published is None:
+        raise ExtractError(
+            f"{url}: no publication date: no 发布时间/发布日期/日期/时间 label with a date "
+            "and no date in the page's metadata"
+        )
+    if not paragraphs:
+        raise ExtractError(f"{url}: no body text after the title and info line")
+    source = (info.source if info else None) or meta.source or meta.site_name
+    source = source or site_from_title or source_name
+    content = "".join(paragraphs)
+    try:
+        canonical = canonical_url(url)
+    except InvalidURL:
+        canonical = url
+    return SiteArticle(
+        ArticleRecord(
+            url=canonical,
+            title=title,
+            published=published,
+            source=source or None,
+            content=content,
+            summary=_summary(meta, title, content),
+        ),
+        body_from,
+    )
+
+
+def _find_info(folded: list[str], plain: list[str]) -> _Info | None:
+    """The info line: the first short line with a date label and a date that also
+    has a strong label (发布日期…) or a source; else the first with a date at all.
+    ``folded`` is matched, the source's value is taken from ``plain``."""
+    weak: _Info | None = None
+    for i, text in enumerate(folded):
+        if not text or _ANY_LABEL.search(text) is None:
+            continue
+        info = _info_at(folded, i, plain)
+        if info is None:
+            continue
+        if info.strong or info.source:
+            return info
+        if weak is None:
+            weak = info
+    return weak
+
+
+def _info_at(folded: list[str], at: int, plain: list[str] | None = None) -> _Info | None:
+    pieces = [folded[at]]
+    end = at + 1
+    while end < len(folded) and end - at < _INFO_LINES:
+        nxt = folded[end]
+        if not nxt:
+            if plain is not None and plain[end]:  # a long line: body text
+                break
+            end += 1
+            continue
+        if _LABEL.match(nxt) or _is_value(pieces[-1], nxt):
+            pieces.append(nxt)
+            end += 1
+        else:
+            break
+    text = " ".join(pieces)
+    date = source = None
+    strong = False
+    labels = list(_LABEL.finditer(text))
+    for n, match in enumerate(labels):
+        stop = labels[n + 1].start() if n + 1 < len(labels) else len(text)
+        value = text[match.end() : stop]
+        if match.group(2):  # a date label: the date must follow it
+            found = _DATE.match(value.lstrip(" :"))
+            if found and date is None:
+                date = found.group(0)
+                strong = match.group(2) in _STRONG_DATE
+        elif match.group(1) in _SOURCE_LABELS and source is None:
+            cut = _VALUE_CUT.search(value)
+            value = (value[: cut.start()] if cut else value).strip(_VALUE_TRIM)
+            source = _original(value[:80], plain[at:end] if plain is not None else []) or None
+    if date is None and source is not None:
+        bare = _DATE.search(text)
+        date = bare.group(0) if bare else None
+    if date is None:
+        return None
+    return _Info(at, end, date, source, strong)
+
+
+def _is_value(text: str, nxt: str) -> bool:
+    """Whether ``nxt`` is the value of a bare label ending ``text`` (``来源:`` |
+    ``青岚湾日报``): a date for a date label, else a short line that is no sentence."""
+    bare = _BARE_LABEL_END.search(text)
+    if bare is None:
+        return False
+    if bare.group(2):
+        return _DATE.match(nxt) is not None
+    return len(nxt) <= 40 and not nxt.endswith(("。", ".", "!", "?", "！", "？"))
+
+
+def _original(value: str, lines: list[str]) -> str:
+    """``value`` (found in folded text) as the page writes it: full-width brackets
+    and letters of a source name stay as they are."""
+    if not value:
+        return value
+    for line in lines:
+        start = _fold(line).find(value)
+        if start >= 0 and len(_fold(line)) == len(line):  # folding kept the length
+            return line[start : start + len(value)]
+    return value
+
+
+def _published(info: _Info | None, meta: PageMeta, url: str) -> datetime | None:
+    labelled = None
+    if info is not None and info.date:
+        try:
+            labelled = parse_date(info.date)
+        except ValueError:
+            labelled = None
+    if labelled is None:
+        return meta.published or url_date(url)
+    # A day without a time in the info line, the same day with its time in the
+    # metadata (TRS's publishdate): the more precise one.
+    if (
+        labelled.timetz().replace(tzinfo=None) == time(0)
+        and meta.published is not None
+        and meta.published.date() == labelled.date()
+    ):
+        return meta.published
+    return labelled
+
+
+def _matches(text: str, wanted: str | None) -> bool:
+    if not wanted or len(text) < 2:
+        return False
+    return text == wanted or (len(text) >= 4 and (text in wanted or wanted in text))
+
+
+def _title(
+    lines: list[Line], plain: list[str], info: _Info | None, wanted: str | None, site: str | None
+) -> str | None:
+    """The main heading (above the info line, or the one the ``<title>`` names), else
+    the ``<title>`` without the site name."""
+    if info is not None:
+        window = range(info.start - 1, max(-1, info.start - 1 - _TITLE_REACH), -1)
+        usable = [j for j in window if plain[j] and not _BREADCRUMB.match(plain[j])]
+        for j in usable:
+            if lines[j].tag in _HEADINGS and not _CHROME.match(plain[j]):
+                return plain[j]
+        for j in usable:
+            if _matches(plain[j], wanted):
+                return plain[j]
+        return wanted
+    headings = [
+        j for j, line in enumerate(lines)
+        if line.tag in _HEADINGS and plain[j] and plain[j] != site
+    ]
+    for j in headings:
+        if _matches(plain[j], wanted):
+            return plain[j]
+    h1 = [j for j in headings if lines[j].tag == "h1"]
+    if h1 and not wanted:
+        return plain[h1[0]]
+    return wanted
+
+
+def _title_line(lines: list[Line], plain: list[str], title: str) -> int | None:
+    return next((j for j, text in enumerate(plain) if text == title), None)
+
+
+def _body_lines(
+    lines: list[Line], plain: list[str], folded: list[str], start: int, title: str
+) -> tuple[list[str], bool]:
+    """Paragraphs from ``start`` to the page tools, neighbour links or footer; also
+    whether page tools or neighbour links (not just the footer) closed them."""
+    out: list[str] = []
+    for j in range(start, len(lines)):
+        text = folded[j] or plain[j]
+        line = lines[j]
+        if line.text.startswith(_IMG):
+            src = html_lib.escape(line.text[len(_IMG) :], quote=True)
+            out.append(f'<p><img src="{src}" alt=""></p>')
+            continue
+        if not text:
+            continue
+        if _FOOTER.match(text):
+            return _trim(out), False
+        if _STOP.search(text[:80]) and any(p.startswith("<p>") and "<img" not in p for p in out):
+            return _trim(out), True
+        if _CHROME.match(text) or _STOP.search(text[:80]) or (not out and text == title):
+            continue
+        out.append(f"<p>{html_lib.escape(plain[j], quote=False)}</p>")
+    return _trim(out), False
+
+
+def _trim(paragraphs: list[str]) -> list[str]:
+    return paragraphs if any("<img" not in p for p in paragraphs) else []
+
+
+def _generic_body(html: str, base: str, title: str, info: list[str]) -> list[str]:
+    from feeds.sitegeneric import generic_paragraphs
+
+    out: list[str] = []
+    skip = {title, *info}
+    for shown in generic_paragraphs(html, base):
+        shown = _plain(shown)
+        if not shown or shown in skip:
+            continue
+        text = _fold(shown[:_INFO_MAX])
+        if _FOOTER.match(text) or (_STOP.search(text[:80]) and out):
+            break
+        if _CHROME.match(text) or _STOP.search(text[:80]) or _info_like(text):
+            continue
+        out.append(f"<p>{html_lib.escape(shown, quote=False)}</p>")
+    return out
+
+
+def _info_like(text: str) -> bool:
+    if _ANY_LABEL.search(text) is None:
+        return False
+    info = _info_at([text], 0)
+    return info is not None and (info.strong or info.source is not None)
+
+
+def _summary(meta: PageMeta, title: str, content: str) -> str | None:
+    """The page's description when it is the article's own (its start is in the
+    body), not a site-wide blurb; else none, and feeds take the body's start."""
+    description = meta.description
+    if not description or description == title or len(description) < 10:
+        return None
+    probe = html_lib.escape(description[:12], quote=False)
+    return description if probe in content else None
