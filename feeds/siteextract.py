@@ -64,7 +64,7 @@ _DATE = re.compile(
     r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s*\d{1,2}\s*[:时]\s*\d{1,2}(?:\s*[:分]\s*\d{1,2}\s*秒?)?)?"
 )
-_VALUE_TRIM = " |丨/·-—:,，;；【】[]〔〕()（）"
+_VALUE_TRIM = " |丨/·-—:,，;；【】[]〔〕"
 _VALUE_CUT = re.compile(r"[【\[|丨]|\s{2,}|\d{4}\s*[-/.年]\s*\d{1,2}")
 _BREADCRUMB = re.compile(r"^(?:您现在的位置|您的位置|当前位置|所在位置|当前页面)")
 # Page tools and link boxes that end the article once some body was read.
@@ -204,20 +204,24 @@ def extract_site_article(
 
 def _find_info(folded: list[str], plain: list[str]) -> _Info | None:
     """The info line: the first short line with a date label and a date that also
-    has a strong label (发布日期…) or a source; else the first with a date at all.
+    has a strong label (发布日期…) or a source; else the first with a date at all;
+    else the first with a source (来源：…) alone.
     ``folded`` is matched, the source's value is taken from ``plain``."""
     weak: _Info | None = None
+    undated: _Info | None = None  # 来源 alone: the date must come from metadata
     for i, text in enumerate(folded):
         if not text or _ANY_LABEL.search(text) is None:
             continue
         info = _info_at(folded, i, plain)
         if info is None:
             continue
-        if info.strong or info.source:
+        if info.date is None:
+            undated = undated or info
+        elif info.strong or info.source:
             return info
-        if weak is None:
+        elif weak is None:
             weak = info
-    return weak
+    return weak or undated
 
 
 def _info_at(folded: list[str], at: int, plain: list[str] | None = None) -> _Info | None:
@@ -254,7 +258,7 @@ def _info_at(folded: list[str], at: int, plain: list[str] | None = None) -> _Inf
     if date is None and source is not None:
         bare = _DATE.search(text)
         date = bare.group(0) if bare else None
-    if date is None:
+    if date is None and source is None:
         return None
     return _Info(at, end, date, source, strong)
 

@@ -1,7 +1,10 @@
 """`zonewire extract PAGE`: parse one article page and print it as a JSONL record.
 
-For checking a portal's layout before pointing a source at it (SPEC §4): a page
-that is not an article prints the reason and exits 1.
+For checking a portal's or a zone site's layout before pointing a source at it
+(SPEC §4): a page that is not an article prints the reason and exits 1. ``--site``
+reads the page as a zone or government site page (SPEC §1, ``type: site``); without
+it a page the portal reading refuses is tried as a site page, and the reasons of both
+are printed when neither reads it.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ import argparse
 from pathlib import Path
 
 from feeds.charset import decode_page
-from feeds.errors import FetchError
+from feeds.errors import ExtractError, FetchError
 from feeds.extract import extract_article
+from feeds.models import ArticleRecord
+from feeds.siteextract import extract_site_page
 from feeds.sources.jsonl import record_to_json
 from notifier.app import App
 from notifier.errors import UsageError
@@ -22,6 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", metavar="URL",
         help="the article's URL for a page read from a file (default: the file's file:// URI)",
+    )
+    parser.add_argument(
+        "--site", action="store_true",
+        help="read it as a zone or government site page (type: site), not a portal page",
+    )
+    parser.add_argument(
+        "--source-name", metavar="NAME",
+        help="the source's name, the article's source when the page names none (with --site)",
     )
 
 
@@ -57,6 +70,22 @@ def run(args: argparse.Namespace, app: App) -> int:
             raise UsageError(f"{page}: no such file (give a file path or an http(s) URL)")
         body, content_type = path.read_bytes(), None
         url = args.url or path.resolve().as_uri()
-    record = extract_article(decode_page(body, content_type), url)
+    source_name: str | None = args.source_name
+    if args.site:
+        record = _site(body, content_type, url, source_name, "")
+    else:
+        try:
+            record = extract_article(decode_page(body, content_type), url)
+        except ExtractError as portal:
+            record = _site(body, content_type, url, source_name, f"{portal}; as a site page: ")
     print(record_to_json(record))
     return 0
+
+
+def _site(
+    body: bytes, content_type: str | None, url: str, source_name: str | None, before: str
+) -> ArticleRecord:
+    found = extract_site_page(body, content_type, url, source_name)
+    if isinstance(found, str):
+        raise ExtractError(f"{before or url + ': '}{found}")
+    return found
