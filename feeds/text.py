@@ -17,7 +17,11 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 _DROP_BLOCKS = re.compile(r"<(script|style|template|iframe)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
-_BREAKS = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre)\b[^>]*>", re.I)
+#: Where a reader sees a line end: a break, and either side of a block (an unclosed
+#: ``<p>`` still separates words, so keywords of two paragraphs never run together).
+_BREAKS = re.compile(
+    r"<(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?pre)\b[^>]*>", re.I
+)
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
@@ -58,24 +62,34 @@ def lone_surrogate(text: str) -> int | None:
     return None if match is None else match.start()
 
 
+def strip_markup(markup: str, *, sanitized: bool = False) -> str:
+    """What a reader sees of an HTML fragment, whitespace left as it comes.
+
+    Scripts, styles and comments go, block boundaries become line breaks, inline
+    tags vanish without a trace (新<b>能源</b> still reads 新能源) and entities are
+    decoded. Keyword matching uses this directly (it is the cheaper half);
+    :func:`html_to_text` tidies the whitespace for display. ``sanitized``: the
+    markup has no scripts, styles or comments left (nh3 output).
+    """
+    if "<" not in markup and "&" not in markup:
+        return markup
+    text = markup
+    if not sanitized:
+        text = _DROP_BLOCKS.sub("\n", text)
+        if "<!--" in text:
+            text = _COMMENT.sub("", text)
+    text = _BREAKS.sub("\n", text)
+    return html.unescape(_TAG.sub("", text))
+
+
 def html_to_text(markup: str, *, sanitized: bool = False) -> str:
     """Readable plain text of an HTML fragment (or of plain text, unchanged).
 
-    Block ends become line breaks, runs of spaces (including full-width U+3000 and
-    ``&nbsp;``) collapse to one, entities are decoded. ``sanitized``: the markup has
-    no scripts, styles or comments left (nh3 output), so those passes are skipped.
+    :func:`strip_markup`, then runs of spaces (including full-width U+3000 and
+    ``&nbsp;``) collapse to one and blank lines to one line break. The one
+    HTML-to-text of the project: feeds, digests and keyword matching all use it.
     """
-    if "<" not in markup and "&" not in markup:
-        text = markup
-    else:
-        text = markup
-        if not sanitized:
-            text = _DROP_BLOCKS.sub(" ", text)
-            text = _COMMENT.sub(" ", text)
-        text = _BREAKS.sub("\n", text)
-        text = _TAG.sub("", text)
-        text = html.unescape(text)
-    text = _SPACES.sub(" ", xml_safe(text))
+    text = _SPACES.sub(" ", xml_safe(strip_markup(markup, sanitized=sanitized)))
     return _NEWLINES.sub("\n", text).strip()
 
 

@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from stat import S_ISREG
 
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from feeds.httpdates import http_date, parse_http_date
 from feeds.httpguard import MAX_BODY_BYTES, GuardMiddleware, html_csp, off_loop
 
 JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
@@ -56,16 +56,8 @@ def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
     if if_none_match is not None:
         tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
         return "*" in tags or etag in tags
-    since = request.headers.get("if-modified-since")
-    if since:
-        try:
-            when = parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return False
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return modified <= when
-    return False
+    when = parse_http_date(request.headers.get("if-modified-since"))
+    return when is not None and modified <= when
 
 
 #: Where the output directory is: a fixed path, or a callable returning the one in
@@ -170,7 +162,7 @@ def create_app(
         modified = datetime.fromtimestamp(found.mtime_ns // 1_000_000_000, UTC)
         headers = {
             "ETag": etag,
-            "Last-Modified": format_datetime(modified, usegmt=True),
+            "Last-Modified": http_date(modified),
             "Cache-Control": CACHE_CONTROL,
             "Vary": "Accept-Encoding",
         }

@@ -19,8 +19,6 @@ index must give exactly its answers (tests check this with hypothesis).
 
 from __future__ import annotations
 
-import html
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,11 +27,8 @@ from itertools import repeat
 import ahocorasick
 
 from feeds.models import Article
+from feeds.text import strip_markup
 from notifier.models import Subscriber
-
-_BLOCK = re.compile(r"<(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?th|/?blockquote)\b[^>]*>", re.I)
-_TAG = re.compile(r"<[^>]*>")
-_DROP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 
 
 def fold(text: str) -> str:
@@ -46,16 +41,9 @@ def fold(text: str) -> str:
 
 
 def plain_text(markup: str) -> str:
-    """Tags removed and entities decoded: keywords are looked for in what a reader sees.
-
-    Inline tags vanish without a trace (新<b>能源</b> still contains 新能源); block
-    boundaries become line breaks so words of two paragraphs do not run together.
-    """
-    if "<" not in markup and "&" not in markup:
-        return markup
-    text = _DROP.sub("\n", markup)
-    text = _BLOCK.sub("\n", text)
-    return html.unescape(_TAG.sub("", text))
+    """Tags removed and entities decoded: keywords are looked for in what a reader sees
+    (:func:`feeds.text.strip_markup`, the project's one HTML-to-text)."""
+    return strip_markup(markup)
 
 
 def article_text(article: Article) -> str:

@@ -6,13 +6,12 @@ from feeds.sample.content import PLACES, ZONES, SampleText
 from feeds.sample.pages import ABOUT_PATH, DETAIL_PATH, LIST_PATH, VARIANTS
 from feeds.sample.portal import (
     CHARSETS,
-    PortalServer,
     Request,
     Response,
     SamplePage,
     SamplePortal,
-    serve_portal,
 )
+from feeds.sample.server import PortalServer, serve_portal
 
 #: The ``detail_pattern`` a portal source needs for the sample portal.
 DETAIL_PATTERN = r"/index\.php/home/news/detail/id/\d+\.html"

@@ -3,7 +3,7 @@
 ``SamplePortal(seed=1, articles=60)`` holds the articles (newest first in
 :meth:`SamplePortal.pages`) with the markup variant and charset each detail page
 is served in; :meth:`SamplePortal.records` is the truth an extractor must reproduce.
-``serve_portal(portal)`` serves it on 127.0.0.1 from a daemon thread:
+:func:`feeds.sample.server.serve_portal` serves it on 127.0.0.1 from a daemon thread:
 
 - ``/index.php/home/news/index/p/{n}.html``: list pages, 20 links each, newest
   first, ``下一页`` to the next page (``/`` redirects to page 1);
@@ -32,11 +32,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import urlsplit
 
+from feeds.httpdates import http_date, parse_http_date
 from feeds.models import ArticleRecord
 from feeds.sample.content import START, STEP, SampleText, make_text
 from feeds.sample.pages import (
@@ -280,14 +278,10 @@ class SamplePortal:
             if etag in tags or "*" in tags:
                 return Response(304, _validators(response), b"")
             return response
-        since = lowered.get("if-modified-since")
-        modified = response.headers.get("Last-Modified")
-        if since and modified:
-            try:
-                if parsedate_to_datetime(modified) <= parsedate_to_datetime(since):
-                    return Response(304, _validators(response), b"")
-            except (TypeError, ValueError):
-                pass
+        since = parse_http_date(lowered.get("if-modified-since"))
+        modified = parse_http_date(response.headers.get("Last-Modified"))
+        if since is not None and modified is not None and modified <= since:
+            return Response(304, _validators(response), b"")
         return response
 
     def _render(self, path: str) -> Response:
@@ -362,7 +356,7 @@ def _ok(body: bytes, content_type: str, modified: datetime) -> Response:
         {
             "Content-Type": content_type,
             "ETag": etag,
-            "Last-Modified": format_datetime(modified.astimezone(UTC), usegmt=True),
+            "Last-Modified": http_date(modified),
             "Cache-Control": "no-cache",
         },
         body,
@@ -371,83 +365,3 @@ def _ok(body: bytes, content_type: str, modified: datetime) -> Response:
 
 def _validators(response: Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k in ("ETag", "Last-Modified")}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stall
-    server_version = "zonewire-sample-portal"
-    portal: SamplePortal  # set on the subclass made by serve_portal
-
-    def _answer(self) -> None:
-        headers = {k: v for k, v in self.headers.items()}
-        response = self.portal.respond(self.command, self.path, headers)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if response.body and self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    do_GET = _answer
-    do_HEAD = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up on a slow page hangs up; that is a test, not a fault.
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-@dataclass
-class PortalServer:
-    """A running sample portal; ``close()`` stops it (also as a context manager)."""
-
-    portal: SamplePortal
-    base_url: str
-    _server: _Server
-    _thread: threading.Thread
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> PortalServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def serve_forever(self) -> None:
-        """Block until interrupted (for ``zonewire sample-portal``)."""
-        self._thread.join()
-
-
-def serve_portal(portal: SamplePortal, host: str = "127.0.0.1", port: int = 0) -> PortalServer:
-    """Serve ``portal`` from a daemon thread; sets and returns its ``base_url``."""
-    handler = type("PortalHandler", (_Handler,), {"portal": portal})
-    server = _Server((host, port), handler)
-    address = server.server_address
-    bound_host = str(address[0] if isinstance(address[0], str) else address[0].decode())
-    bound_port = int(address[1])
-    shown = bound_host if ":" not in bound_host else f"[{bound_host}]"
-    base_url = f"http://{shown}:{bound_port}"
-    portal.base_url = base_url
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1},
-        name=f"sample-portal:{bound_port}", daemon=True,
-    )
-    thread.start()
-    return PortalServer(portal, base_url, server, thread)

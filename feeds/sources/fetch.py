@@ -27,6 +27,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import httpx
 
 from feeds.errors import FetchError
+from feeds.httpdates import retry_after
 from feeds.models import CrawlPolicy
 from feeds.sources.hosts import host_key
 from feeds.sources.pages import (
@@ -38,13 +39,12 @@ from feeds.sources.pages import (
     PageTooLarge,
     RobotsDisallowed,
     RobotsUnavailable,
-    retry_after,
 )
 from feeds.sources.robots import Robots, agent_token
 
 __all__ = [
     "ConnectionFailed", "FetchTimeout", "Fetcher", "HTTPStatusError", "OffHost", "Page",
-    "PageTooLarge", "RobotsDisallowed", "RobotsUnavailable", "retry_after",
+    "PageTooLarge", "RobotsDisallowed", "RobotsUnavailable",
 ]
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,10 @@
 """What a fetch gives: a :class:`Page`, or a :class:`~feeds.errors.FetchError` saying
-why not. Kept apart from :mod:`feeds.sources.fetch` so the crawler and the webhook
-channel can name them without the fetcher's machinery."""
+why not. Kept apart from :mod:`feeds.sources.fetch` so callers can name them without
+the fetcher's machinery (``Retry-After`` is read in :mod:`feeds.httpdates`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 from feeds.errors import FetchError
 
@@ -67,20 +65,3 @@ class Page:
     last_modified: str | None
     not_modified: bool = False
     attempts: int = 1
-
-
-def retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds from ``now``: a number or an HTTP date (RFC 9110
-    §10.2.3); ``None`` when absent or unreadable. The webhook channel uses it too."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)

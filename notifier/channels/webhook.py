@@ -1,8 +1,8 @@
 """Webhooks through one pooled ``httpx.AsyncClient`` with bounded concurrency.
 
-``json`` bodies are signed per Standard Webhooks (``webhook-id`` = the digest id, so
-a re-send after a crash is recognisably the same delivery); DingTalk and Feishu
-robots get their own timestamp + secret signatures. WeCom and Slack carry their
+``json`` bodies are signed per Standard Webhooks by its reference library
+(``standardwebhooks``; ``webhook-id`` = the digest id, so a re-send after a crash is
+recognisably the same delivery); DingTalk and Feishu robots get their own timestamp + secret signatures. WeCom and Slack carry their
 secret in the URL (Slack and Feishu in its path), so every error names the hook
 through :mod:`notifier.redact`. HTTP 5xx, 429 (honouring ``Retry-After``), timeouts
 and connection errors are temporary; other 4xx are permanent and 410 disables the hook.
@@ -17,10 +17,12 @@ import hmac
 import json
 import time
 import urllib.parse
+from datetime import UTC, datetime
 
 import httpx
+from standardwebhooks import Webhook
 
-from feeds.sources.fetch import retry_after
+from feeds.httpdates import retry_after
 from notifier.channels.base import DeliveryError, Envelope, PermanentError, TemporaryError
 from notifier.redact import install_httpx_filter, redact_text, redact_url
 
@@ -31,22 +33,20 @@ _RATE_LIMIT_CODES = {130101, 45009, 11232, 9499}
 def standard_webhook_headers(
     secret: str, msg_id: str, timestamp: int, body: bytes
 ) -> dict[str, str]:
-    """Standard Webhooks headers: ``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``.
+    """Standard Webhooks headers, signed by the ``standardwebhooks`` library (``v1,`` +
+    base64 HMAC-SHA256 of ``id.timestamp.body``).
 
-    A ``whsec_`` secret is base64 after the prefix (the spec's form); any other
-    string is used as raw UTF-8 key bytes.
+    A ``whsec_`` secret is base64 after the prefix (the spec's form, checked by
+    ``zonewire check``); any other string is used as raw UTF-8 key bytes.
     """
-    key = (
-        base64.b64decode(secret.removeprefix("whsec_"))
-        if secret.startswith("whsec_")
-        else secret.encode("utf-8")
-    )
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    key: str | bytes = secret if secret.startswith("whsec_") else secret.encode("utf-8")
+    when = datetime.fromtimestamp(timestamp, tz=UTC)
+    # Bodies are UTF-8 JSON (rendered and personalised as text), so decoding is exact.
+    signature = Webhook(key).sign(msg_id, when, body.decode("utf-8"))
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": f"v1,{signature}",
+        "webhook-signature": signature,
     }
 
 

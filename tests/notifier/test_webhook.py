@@ -191,3 +191,23 @@ def test_webhook_failures_and_signatures(tmp_path: Path, receiver: Receiver) -> 
     assert after.sent == 8
     assert deps.ledger.states(["gone"])["gone"].disabled_reason
     deps.store.close()
+
+
+@pytest.mark.parametrize(("secret", "key"), [
+    (SECRET, b"0123456789abcdef0123456789abcdef"),  # whsec_: base64 after the prefix
+    ("plain-shared-secret", b"plain-shared-secret"),  # anything else: its UTF-8 bytes
+])
+def test_signature_is_hmac_sha256_of_id_timestamp_body_with_the_documented_key(
+    secret: str, key: bytes
+) -> None:
+    """A receiver that does not use the library computes the same ``v1`` signature."""
+    from notifier.channels.webhook import standard_webhook_headers
+
+    body = json.dumps({"digest": "北京"}, ensure_ascii=False).encode("utf-8")
+    headers = standard_webhook_headers(secret, "msg_7", 1_764_460_800, body)
+    mac = hmac.new(key, b"msg_7.1764460800." + body, hashlib.sha256).digest()
+    assert headers == {
+        "webhook-id": "msg_7",
+        "webhook-timestamp": "1764460800",
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+    }

@@ -13,7 +13,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feeds.sample.portal import SamplePortal, serve_portal
+from feeds.sample.portal import SamplePortal
+from feeds.sample.server import serve_portal
 from notifier.app import App
 from notifier.cli import main
 from notifier.reload import ConfigHolder
