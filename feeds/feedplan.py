@@ -7,39 +7,42 @@ then grouped into batches of neighbouring feeds that share one load of articles.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from feeds.atom import ALL_KEY
-from feeds.db import article_regions, articles
-from feeds.feedstate import IN_CHUNK, RENDER_VERSION, LastBuild, feed_state
+from feeds.buildplan import Known, Plan, Row, new_mark, plan_feeds, touched
+from feeds.feedstate import RENDER_VERSION, LastBuild
 from feeds.models import Article
 from feeds.regions import Gazetteer
-from feeds.store import row_to_article
+from feeds.storage.articles import row_to_article
+from feeds.storage.feed_entries import chunks, entry_lists, listing_feeds
+from feeds.storage.schema import article_regions, articles
+from feeds.storage.types import UTCDateTime
 
 #: Articles held in memory at once while rendering (a batch of neighbouring feeds).
 BATCH_ARTICLES = 8000
-_T = TypeVar("_T")
+
+__all__ = ["BATCH_ARTICLES", "Plan", "load", "names", "plan_all", "plan_changed"]
 
 
-@dataclass(slots=True)
-class Plan:
-    """One feed to (maybe) render: its ordered entry seqs and its article count."""
+def top_seq(conn: Connection) -> int:
+    """The newest article's seq (0 for an empty store)."""
+    return int(conn.execute(sa.select(sa.func.max(articles.c.seq))).scalar() or 0)
 
-    key: str
-    seqs: list[int]
-    count: int
-    fingerprint: str | None = None  # known up front on incremental builds
-    last_published: datetime | None = None
-    #: The oldest re-imported article (seq up to the last build's) the feed holds or
-    #: held: its archive pages are rebuilt from that article's page on.
-    reimported: int | None = None
+
+def reimport_mark(conn: Connection) -> datetime | None:
+    """The newest ``updated`` of a re-imported article (a full build's mark)."""
+    value = conn.execute(
+        sa.select(sa.type_coerce(sa.func.max(articles.c.updated), UTCDateTime)).where(
+            articles.c.updated != articles.c.published
+        )
+    ).scalar()
+    return value if isinstance(value, datetime) else None
 
 
 def _ordered() -> tuple[Any, Any]:
@@ -80,94 +83,66 @@ def _all_plan(conn: Connection, limit: int) -> Plan:
 
 
 def plan_changed(
-    conn: Connection, limit: int, previous: LastBuild, state: dict[str, Any]
+    conn: Connection, limit: int, previous: LastBuild, known: Mapping[str, Known]
 ) -> tuple[list[Plan], datetime | None, set[int]]:
     """Only the feeds that hold an article added or re-imported since the last build,
-    the new re-import mark, and the seqs of those articles.
-
-    A feed that only gained new articles is merged from its previous entry list and
-    the newcomers (no scan of the region); a feed touched by a re-import is queried
-    afresh, since a changed date may push an entry out and let an older one in.
-    """
-    # Two queries, not one OR: each runs on its own index (the seq range on the
-    # primary key, re-imports on the partial index of migration 0005).
-    reimported: sa.ColumnElement[bool] | sa.TextClause = sa.text("updated <> published")
-    if previous.updated_mark is not None:
-        reimported = sa.and_(reimported, articles.c.updated >= previous.updated_mark)
-    cols = (articles.c.seq, articles.c.published, articles.c.content_hash, articles.c.updated)
-    found = {
-        row.seq: row
-        for condition in (articles.c.seq > previous.last_seq, reimported)
-        for row in conn.execute(sa.select(*cols).where(condition))
-    }
-    mark = previous.updated_mark
-    for row in found.values():
-        if row.updated != row.published and (mark is None or row.updated > mark):
-            mark = row.updated
-    if not found:
+    the new re-import mark, and the seqs of those articles: the store is read here,
+    :mod:`feeds.buildplan` decides."""
+    changed = _changed_rows(conn, previous)
+    mark = new_mark(changed.values(), previous.updated_mark)
+    if not changed:
         return [], mark, set()
-    members: dict[str, list[int]] = {ALL_KEY: list(found)}
-    for chunk in chunks(sorted(found)):
+    regions: dict[int, list[str]] = {}
+    for chunk in chunks(sorted(changed)):
         for seq, key in conn.execute(
             sa.select(article_regions.c.article_seq, article_regions.c.region_key).where(
                 article_regions.c.article_seq.in_(chunk)
             )
         ):
-            members.setdefault(key, []).append(seq)
+            regions.setdefault(seq, []).append(key)
     # A re-imported article may have moved region: the feeds that listed it before.
-    again = {seq for seq in found if seq <= previous.last_seq}
-    left: dict[str, set[int]] = {}
-    if again:
-        for key, text in conn.execute(sa.select(feed_state.c.key, feed_state.c.entries)):
-            if key not in members and text and not again.isdisjoint(_seqs(text)):
-                members[key] = []
-                left[key] = again & _seqs(text)
-    merge = {
-        key
-        for key, seqs in members.items()
-        if seqs and key in state and all(s > previous.last_seq for s in seqs)
+    again = [seq for seq in changed if seq <= previous.last_seq]
+    listed = listing_feeds(conn, again) if again else {}
+    touch = touched(changed, regions, previous.last_seq, listed, known)
+    lists = entry_lists(conn, touch.merge)
+    old = _rows(conn, sorted({s for seqs in lists.values() for s in seqs}))
+    before = {key: [old[s] for s in seqs if s in old] for key, seqs in lists.items()}
+    queried = {key: _query_feed(conn, key, limit) for key in sorted(touch.requery)}
+    plans = plan_feeds(
+        touch, changed, previous.last_seq, known, before, queried, limit, RENDER_VERSION
+    )
+    return plans, mark, set(changed)
+
+
+_COLS = (articles.c.seq, articles.c.published, articles.c.updated, articles.c.content_hash)
+
+
+def _changed_rows(conn: Connection, previous: LastBuild) -> dict[int, Row]:
+    """Articles added (``seq`` above the last build's) or re-imported (``updated``
+    moved, at or after the last mark) since the last build."""
+    # Two queries, not one OR: each runs on its own index (the seq range on the
+    # primary key, re-imports on the partial index of migration 0005).
+    reimported: sa.ColumnElement[bool] | sa.TextClause = sa.text("updated <> published")
+    if previous.updated_mark is not None:
+        reimported = sa.and_(reimported, articles.c.updated >= previous.updated_mark)
+    return {
+        row[0]: Row(*row)
+        for condition in (articles.c.seq > previous.last_seq, reimported)
+        for row in conn.execute(sa.select(*_COLS).where(condition))
     }
-    listed: dict[str, list[int]] = {}
-    for chunk_keys in chunks(sorted(merge)):
-        for key, text in conn.execute(
-            sa.select(feed_state.c.key, feed_state.c.entries).where(
-                feed_state.c.key.in_(chunk_keys)
-            )
-        ):
-            listed[key] = _seq_list(text)
-    old_seqs = sorted({s for seqs in listed.values() for s in seqs})
-    old_rows: dict[int, Any] = {}
-    for chunk in chunks(old_seqs):
-        old_rows.update(
-            (row.seq, row)
-            for row in conn.execute(sa.select(*cols).where(articles.c.seq.in_(chunk)))
-        )
-    plans = []
-    for key in sorted(members):
-        if key in merge:
-            pool = [old_rows[s] for s in listed.get(key, ()) if s in old_rows]
-            pool += [found[s] for s in members[key]]
-            pool.sort(key=lambda r: (r.published, r.seq), reverse=True)
-            rows = pool[:limit]
-            count = int(state[key].articles) + len(members[key])
-        else:
-            rows, count = _query_feed(conn, key, limit)
-        touched = again.intersection(members[key]) | left.get(key, set())
-        plans.append(
-            Plan(
-                key,
-                [r.seq for r in rows],
-                count,
-                fingerprint((r.seq, r.content_hash, r.updated) for r in rows),
-                reimported=min(touched) if touched else None,
-            )
-        )
-    return plans, mark, set(found)
 
 
-def _query_feed(conn: Connection, key: str, limit: int) -> tuple[list[Any], int]:
+def _rows(conn: Connection, seqs: Sequence[int]) -> dict[int, Row]:
+    found: dict[int, Row] = {}
+    for chunk in chunks(seqs):
+        for row in conn.execute(sa.select(*_COLS).where(articles.c.seq.in_(chunk))):
+            found[row[0]] = Row(*row)
+    return found
+
+
+def _query_feed(conn: Connection, key: str, limit: int) -> tuple[list[Row], int]:
     """A feed's newest ``limit`` rows and its article count, straight from the store."""
-    cols = (articles.c.seq, articles.c.published, articles.c.content_hash, articles.c.updated)
+    cols = _COLS
     if key == ALL_KEY:
         rows_q = sa.select(*cols)
         count_q = sa.select(sa.func.count()).select_from(articles)
@@ -182,37 +157,27 @@ def _query_feed(conn: Connection, key: str, limit: int) -> tuple[list[Any], int]
             .select_from(article_regions)
             .where(article_regions.c.region_key == key)
         )
-    rows = list(conn.execute(rows_q.order_by(*_ordered()).limit(limit)).all())
+    rows = [Row(*r) for r in conn.execute(rows_q.order_by(*_ordered()).limit(limit))]
     return rows, int(conn.execute(count_q).scalar() or 0)
 
 
-def _seq_list(text: str) -> list[int]:
-    return [int(s) for s in text.split(",") if s]
-
-
-def fingerprint(rows: Iterable[Sequence[Any]]) -> str:
-    digest = hashlib.sha256(RENDER_VERSION.encode())
-    for seq, content_hash, updated in rows:
-        digest.update(f"|{seq}:{content_hash}:{updated.timestamp()!r}".encode())
-    return digest.hexdigest()
-
-
-def _seqs(text: str) -> set[int]:
-    return {int(s) for s in text.split(",") if s}
-
-
-def chunks(items: Sequence[_T], size: int = IN_CHUNK) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def load(conn: Connection, seqs: set[int], gazetteer: Gazetteer) -> dict[int, Article]:
+def load(
+    conn: Connection, seqs: set[int], gazetteer: Gazetteer, *, light: bool = False
+) -> dict[int, Article]:
     """Full articles for ``seqs``, regions ordered leaf first (zone, district, city,
-    province) so categories read from the most specific."""
+    province) so categories read from the most specific.
+
+    ``light``: without content and summary (empty), for articles whose rendered
+    forms are all cached: the writer never looks at their text.
+    """
     found: dict[int, Article] = {}
     lineages: dict[str | None, tuple[str, ...]] = {None: ()}
+    query = sa.select(articles)
+    if light:
+        cols = [c for c in articles.c if c.name not in ("content", "summary")]
+        query = sa.select(*cols, sa.literal("").label("content"), sa.null().label("summary"))
     for chunk in chunks(sorted(seqs)):
-        rows = conn.execute(sa.select(articles).where(articles.c.seq.in_(chunk))).all()
+        rows = conn.execute(query.where(articles.c.seq.in_(chunk))).all()
         for row in rows:
             leaf = row.region_key
             keys = lineages.get(leaf)

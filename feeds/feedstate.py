@@ -1,10 +1,10 @@
 """Edge: what the feed builds remember between runs (tables ``feed_state`` and
 ``feed_builds``, migration 0003).
 
-``feed_state`` holds one row per feed (its entry seqs, fingerprint, article count
-and last publication) plus a ``~version`` pseudo-row: the render version and the
-settings that shape every document (WebSub hubs, archive page size), so changing
-any of them makes the next build a full one.
+``feed_state`` holds one row per feed (fingerprint, article count and last
+publication; its entry seqs are rows of ``feed_state_entries``) plus a ``~version``
+pseudo-row: the render version and the settings that shape every document (WebSub
+hubs, archive page size), so changing any of them makes the next build a full one.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from feeds.buildplan import Known
+from feeds.storage import Storage
+from feeds.storage.feed_entries import save_entry_lists
 from feeds.storage.schema import feed_builds, feed_state
-from feeds.store import ArticleStore
 
 if TYPE_CHECKING:
-    from feeds.feedplan import Plan
+    from feeds.buildplan import Plan
 
 #: Bumped whenever rendering changes in a way the fingerprints cannot see, so the
 #: next incremental build re-renders everything once (3: archives, region pages).
@@ -43,7 +45,7 @@ class LastBuild:
     entries: int
 
 
-def last_build(store: ArticleStore) -> LastBuild | None:
+def last_build(store: Storage) -> LastBuild | None:
     """The last build's summary, or ``None`` before the first."""
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(feed_builds).where(feed_builds.c.id == 1)).first()
@@ -60,7 +62,7 @@ def last_build(store: ArticleStore) -> LastBuild | None:
     )
 
 
-def state_version(store: ArticleStore) -> str | None:
+def state_version(store: Storage) -> str | None:
     """The render version the stored fingerprints were made with (kept in a
     pseudo-row so a renderer change forces one full build)."""
     with store.engine.connect() as conn:
@@ -94,7 +96,6 @@ def save_state(
         {
             "key": p.key,
             "fingerprint": p.fingerprint or "",
-            "entries": ",".join(map(str, p.seqs)),
             "articles": p.count,
             "last_published": p.last_published,
         }
@@ -105,10 +106,28 @@ def save_state(
             {
                 "key": "~version",
                 "fingerprint": version,
-                "entries": "",
                 "articles": 0,
                 "last_published": None,
             }
         )
     if rows:
         conn.execute(sa.insert(feed_state), rows)
+    save_entry_lists(conn, {p.key: p.seqs for p in plans.values()}, gone, full)
+
+
+def known_feeds(conn: Connection) -> dict[str, Known]:
+    """Every feed as the last build left it (the ``~version`` row included)."""
+    query = sa.select(feed_state.c.key, feed_state.c.fingerprint, feed_state.c.articles)
+    return {key: Known(key, fp, int(count)) for key, fp, count in conn.execute(query)}
+
+
+def feed_rows(conn: Connection) -> list[tuple[str, int, datetime | None]]:
+    """(key, articles, last publication) of every feed: what the index lists."""
+    query = sa.select(feed_state.c.key, feed_state.c.articles, feed_state.c.last_published)
+    return [(r[0], int(r[1]), r[2]) for r in conn.execute(query)]
+
+
+def save_build(conn: Connection, values: dict[str, object]) -> None:
+    """Record this build's summary (one row, replaced)."""
+    if conn.execute(sa.update(feed_builds).where(feed_builds.c.id == 1), values).rowcount == 0:
+        conn.execute(sa.insert(feed_builds), {"id": 1, **values})

@@ -58,10 +58,6 @@ class JsonFeedRenderer:
         """Use ``item`` (one line of an earlier rendering of this exact article)."""
         self._items[(article.seq, article.content_hash, article.updated)] = item
 
-    def seeded(self, article: Article) -> str | None:
-        """The item line if one is cached or was seeded (else ``None``)."""
-        return self._items.get((article.seq, article.content_hash, article.updated))
-
     def item(self, article: Article) -> str:
         """The article as one JSON object on one line."""
         cache_key = (article.seq, article.content_hash, article.updated)
@@ -113,17 +109,3 @@ class JsonFeedRenderer:
             lines.append('  "items": []')
         lines.append("}\n")
         return "\n".join(lines).encode("utf-8")
-
-
-def old_items(data: bytes) -> dict[str, str]:
-    """Item lines of an earlier rendering by id (our own output: one item a line)."""
-    found: dict[str, str] = {}
-    for line in data.decode("utf-8", "replace").split("\n"):
-        line = line.strip().removesuffix(",")
-        if line.startswith('{"id": '):
-            try:
-                ident = json.loads(line)["id"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            found[ident] = line
-    return found

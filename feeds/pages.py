@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,29 +91,29 @@ class Child:
     articles: int
 
 
+@dataclass(frozen=True, slots=True)
+class CachedItem:
+    """An article's page block as a build kept it (``feed_entries.page``)."""
+
+    date: str
+    html: Markup
+
+
 def page_items(
     renderer: AtomRenderer,
     jsons: JsonFeedRenderer,
     arts: Sequence[Article],
-    cache: dict[tuple[int, str, datetime], PageItem] | None = None,
-) -> list[PageItem]:
-    """The articles with the feeds' cleaned title, URL, source and summary: from the
-    batch's cache, else from the JSON Feed item an incremental build reused from disk
-    (cheaper than cleaning the article again), else cleaned now."""
-    items = []
+    cache: dict[tuple[int, str, datetime], PageItem | CachedItem] | None = None,
+) -> list[PageItem | CachedItem]:
+    """The articles with the feeds' cleaned title, URL, source and summary: from
+    ``cache`` (this batch's, or blocks kept by an earlier build), else cleaned now."""
+    items: list[PageItem | CachedItem] = []
     for article in arts:
         found = cache.get((article.seq, article.content_hash, article.updated)) if cache else None
         if found is not None:
             items.append(found)
             continue
-        parts = renderer.cached_parts(article)
-        line = jsons.seeded(article) if parts is None else None
-        if line is not None:
-            value = json.loads(line)
-            title, url, summary = value["title"], value["url"], value.get("summary", "")
-            source = value.get("authors", [{}])[0].get("name", "")
-        else:
-            _, title, url, source, _, _, summary = parts or renderer.parts(article)
+        _, title, url, source, _, _, summary = renderer.parts(article)
         published = article.published.astimezone(CHINA_TZ)
         item = PageItem(
             title=html_text(title),
@@ -135,7 +134,7 @@ def page_items(
 def render_region_page(
     region: Region,
     gazetteer: Gazetteer,
-    items: Sequence[PageItem],
+    items: Sequence[PageItem | CachedItem],
     count: int,
     counts: Mapping[str, int],
     page_size: int,

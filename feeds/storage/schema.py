@@ -127,7 +127,7 @@ feed_state = sa.Table(
     metadata,
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("entries", sa.Text, nullable=False),  # entry seqs, newest first, comma-separated
+    # Entry lists: feed_state_entries (feeds/storage/feed_entries.py, migration 0007).
     sa.Column("articles", sa.Integer, nullable=False),
     sa.Column("last_published", UTCDateTime),
 )
@@ -213,3 +213,6 @@ channel_state = sa.Table(
     sa.Column("settings_fingerprint", sa.String(64), nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Tables declared beside their queries join this metadata (migration 0007).
+from feeds.storage import feed_entries as _feed_entries  # noqa: E402, F401
