@@ -73,20 +73,34 @@ _STOP = re.compile(
     r"|打印此页|打印本页|打印文章|打印\s*】|关闭窗口|关闭本页|【\s*关闭\s*】"
     r"|^(?:相关链接|相关文章|相关新闻|相关阅读|相关信息|延伸阅读|推荐阅读|热点新闻|热门文章)\s*:?$"
 )
+# The site footer. Words a notice's own body may start with (主办单位：…, 联系我们：电话…)
+# end it only together with what only a footer has (承办, 版权, ICP) or as a link row.
 _FOOTER = re.compile(
-    r"^(?:与我们联系|联系我们|关于我们|网站地图|Copyright|版权所有|©|\(c\)|主办单位|主办:|承办单位"
-    r"|技术支持|网站标识码|[京沪浙苏粤蜀鲁鄂皖津闽赣湘豫冀晋辽吉黑桂琼渝川贵云藏陕甘青宁新]ICP"
-    r"|ICP备|公网安备)",
+    r"^(?:Copyright|版权所有|©|\(c\)|网站标识码|ICP备|公网安备"
+    r"|[京沪浙苏粤蜀鲁鄂皖津闽赣湘豫冀晋辽吉黑桂琼渝川贵云藏陕甘青宁新]ICP"
+    r"|主办(?:单位)?\s*:.*(?:承办|技术支持|版权|ICP|网站标识)"
+    r"|(?:与我们联系|联系我们|关于我们|网站地图|网站声明|隐私声明|使用帮助)"
+    r"(?:\s*[|丨]?\s*(?:与我们联系|联系我们|关于我们|网站地图|网站声明|隐私声明|使用帮助))*$)",
     re.IGNORECASE,
 )
 # Furniture inside or around the body: dropped, never a paragraph.
 _CHROME = re.compile(
     r"^(?:【[^】]{0,12}】\s*)+$|^\[[^\]]{0,12}\]$"
-    r"|^(?:分享到|分享至|打印|收藏|返回顶部|字体\s*:|字号\s*:|【\s*字体|浏览次数|阅读次数|访问次数"
-    r"|点击数|点击量|浏览量|阅读量|扫一扫|微信扫一扫|用手机扫描|手机扫码)"
     r"|^[(（]?\s*(?:责任编辑|编辑|审核|校对|作者)\s*:[^。]{0,24}[)）]?$"
     r"|^(?:大|中|小)(?:\s+(?:大|中|小)){2}$"
 )
+# Page tools, counters and share bars: short lines starting with these words.
+_TOOLS = re.compile(
+    r"^(?:分享到|分享至|打印(?:此页|本页|文章)?$|收藏本页|加入收藏|返回顶部|字体\s*:|字号\s*:|【\s*字体"
+    r"|浏览次数|阅读次数|访问次数|点击数|点击量|浏览量|阅读量|扫一扫|微信扫一扫|用手机扫描|手机扫码)"
+)
+_TOOLS_MAX = 40
+
+
+def _is_chrome(text: str) -> bool:
+    return _CHROME.match(text) is not None or (
+        len(text) <= _TOOLS_MAX and _TOOLS.match(text) is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +335,7 @@ def _title(
         window = range(info.start - 1, max(-1, info.start - 1 - _TITLE_REACH), -1)
         usable = [j for j in window if plain[j] and not _BREADCRUMB.match(plain[j])]
         for j in usable:
-            if lines[j].tag in _HEADINGS and not _CHROME.match(plain[j]):
+            if lines[j].tag in _HEADINGS and not _is_chrome(plain[j]):
                 return plain[j]
         for j in usable:
             if _matches(plain[j], wanted):
@@ -363,7 +377,7 @@ def _body_lines(
             return _trim(out), False
         if _STOP.search(text[:80]) and any(p.startswith("<p>") and "<img" not in p for p in out):
             return _trim(out), True
-        if _CHROME.match(text) or _STOP.search(text[:80]) or (not out and text == title):
+        if _is_chrome(text) or _STOP.search(text[:80]) or (not out and text == title):
             continue
         out.append(f"<p>{html_lib.escape(plain[j], quote=False)}</p>")
     return _trim(out), False
@@ -385,7 +399,7 @@ def _generic_body(html: str, base: str, title: str, info: list[str]) -> list[str
         text = _fold(shown[:_INFO_MAX])
         if _FOOTER.match(text) or (_STOP.search(text[:80]) and out):
             break
-        if _CHROME.match(text) or _STOP.search(text[:80]) or _info_like(text):
+        if _is_chrome(text) or _STOP.search(text[:80]) or _info_like(text):
             continue
         out.append(f"<p>{html_lib.escape(shown, quote=False)}</p>")
     return out

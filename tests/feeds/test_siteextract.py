@@ -150,6 +150,25 @@ def test_info_line_spellings(info: str, published: tuple[int, ...], source: str)
     assert paragraphs(found) == list(PAGE.paragraphs)
 
 
+def test_body_words_that_look_like_chrome_stay_in_the_body() -> None:
+    # A notice's own lines: organiser, contact, a time, an editor's note in a sentence.
+    notice = [
+        "为促进园区打印机制造企业交流合作，定于12月5日举办对接会。",
+        "活动时间：2026年12月5日 9:00",
+        "主办单位：青岚湾经济开发区管理委员会",
+        "联系我们：电话0000-0000000，邮箱info@qinglanwan.example",
+        "收藏级展品将在现场展示，编辑部同事将全程记录。",
+    ]
+    body = "".join(f"<p>{p}</p>" for p in notice)
+    page = _page("发布日期：2026-11-20 来源：园区招商局").replace(
+        "".join(f"<p>{p}</p>" for p in PAGE.paragraphs).encode(), body.encode()
+    )
+    found = extract_site_page(page, None, "https://gov.example/tz/1.html")
+    assert isinstance(found, ArticleRecord), found
+    assert paragraphs(found) == notice
+    assert found.published == datetime(2026, 11, 20, tzinfo=CHINA_TZ)
+
+
 @pytest.mark.parametrize(
     ("head", "published"),
     [
