@@ -34,7 +34,7 @@ from feeds.regions import Gazetteer  # noqa: E402
 from feeds.sample import DETAIL_PATTERN, LIST_PATH, SamplePortal  # noqa: E402
 from feeds.sources.fetch import Fetcher  # noqa: E402
 from feeds.sources.poll import IngestReport, ingest_source  # noqa: E402
-from feeds.store import SqlArticleStore  # noqa: E402
+from feeds.storage import Storage  # noqa: E402
 
 SERVER = """
 import sys
@@ -78,7 +78,7 @@ def crawl_once(
     base_url: str, concurrency: int, articles: int, workdir: Path
 ) -> tuple[float, IngestReport]:
     database = workdir / f"crawl-{time.monotonic_ns()}.db"
-    store = SqlArticleStore.open(f"sqlite:///{database}")
+    store = Storage.open(f"sqlite:///{database}")
     gazetteer = load_zones(Gazetteer.default(), store)
     source = PortalSource(
         name="sample", base_url=base_url, list_urls=(LIST_PATH.format(n=1),),

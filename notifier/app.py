@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from feeds.intake import load_zones
 from feeds.regions import Gazetteer, apply_aliases
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.config import Settings, config_path, load_settings
 from notifier.errors import ConfigError
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class App:
     settings: Settings
     config_file: Path | None = None
-    _closers: list[SqlArticleStore] = field(default_factory=list)
+    _closers: list[Storage] = field(default_factory=list)
     _signers: dict[str | None, Signer] = field(default_factory=dict)
     _signers_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -35,9 +35,9 @@ class App:
         return cls(load_settings(resolved), resolved)
 
     @cached_property
-    def store(self) -> SqlArticleStore:
+    def store(self) -> Storage:
         where = str(self.config_file) if self.config_file else None
-        store = SqlArticleStore.open(self.settings.database, where=where)
+        store = Storage.open(self.settings.database, where=where)
         self._closers.append(store)
         return store
 

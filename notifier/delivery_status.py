@@ -54,7 +54,7 @@ def unsubscribed_lines(app: Any, states: dict[str, SubscriberState]) -> list[str
 
 def status_lines(app: Any) -> list[str]:
     """Deliveries per channel, transport problems, problems per digest, unsubscribed."""
-    ledger = Ledger(app.store.engine)
+    ledger = Ledger(app.store.ledger)
     by_channel = ledger.counts_by_channel()
     total: dict[str, int] = {}
     for counts in by_channel.values():
@@ -63,7 +63,7 @@ def status_lines(app: Any) -> list[str]:
     lines = [f"deliveries: {_summary(total)}"]
     for channel in sorted(by_channel):
         lines.append(f"  {channel}: {_summary(by_channel[channel])}")
-    for channel, outage in sorted(Outages(app.store.engine).all().items()):
+    for channel, outage in sorted(Outages(app.store.channels).all().items()):
         waiting = by_channel.get(channel, {})
         due = waiting.get(PENDING, 0) + waiting.get(RETRYING, 0)
         lines.append(

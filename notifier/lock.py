@@ -14,40 +14,21 @@ fan-out and every :data:`CHECK_EVERY` by :func:`watch`.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
-import socket
-import threading
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
+from feeds.storage.locks import ADVISORY_KEY
+from feeds.storage.protocols import WorkerLockStore
 from notifier.errors import NotifierError
 
 log = logging.getLogger(__name__)
 
-#: The advisory lock key: a fixed number derived from the name, the same everywhere.
-ADVISORY_KEY = zlib.crc32(b"zonewire-worker")
+__all__ = ["ADVISORY_KEY", "CHECK_EVERY", "WorkerBusy", "WorkerLock", "WorkerLost", "watch"]
+
 #: How often a running worker makes sure it still holds the lock.
 CHECK_EVERY = 5.0
-
-_HELD = (
-    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 "
-    "AND objid::bigint = %s AND objsubid = 1 AND granted AND pid = pg_backend_pid()"
-)
-_HOLDER = sa.text(
-    "SELECT a.pid, host(a.client_addr) AS addr, a.application_name FROM pg_locks l "
-    "JOIN pg_stat_activity a ON a.pid = l.pid "
-    "WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid::bigint = :key "
-    "AND l.objsubid = 1 AND l.granted "
-    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-)
 
 
 class WorkerBusy(NotifierError):
@@ -58,107 +39,29 @@ class WorkerLost(NotifierError):
     """This worker no longer holds the store's lock: it must stop sending."""
 
 
-def _me() -> str:
-    return f"pid {os.getpid()} on {socket.gethostname()}"
-
-
 class WorkerLock:
-    """Exclusive right to run the worker on one store."""
+    """Exclusive right to run the worker on one store, over a
+    :class:`~feeds.storage.protocols.WorkerLockStore` (the storage holds the lock;
+    this class says what waiting, refusing and losing it mean)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._file: Any = None
-        self._conn: Any = None
-        self._mutex = threading.Lock()
+    def __init__(self, store: WorkerLockStore) -> None:
+        self.store = store
 
     @property
     def where(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return self.store.where
 
     @property
     def path(self) -> Path | None:
         """SQLite: the lock file, beside the database's real path (symlinks resolved)."""
-        if self.engine.dialect.name != "sqlite":
-            return None
-        database = self.engine.url.database or ""
-        if database in ("", ":memory:"):
-            return None
-        real = Path(os.path.realpath(database))
-        return real.with_name(real.name + ".worker-lock")
-
-    # -- taking and giving back ---------------------------------------------------
+        return self.store.path
 
     def try_acquire(self) -> bool:
-        if self.engine.dialect.name == "sqlite":
-            return self._try_file()
-        return self._try_advisory()
-
-    def _try_file(self) -> bool:
-        path = self.path
-        if path is None:
-            return True
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        if not self._same_file(handle, path):  # removed while we waited: try again
-            handle.close()
-            return self._try_file()
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{_me()}\n")
-        handle.flush()
-        self._file = handle
-        return True
-
-    @staticmethod
-    def _same_file(handle: Any, path: Path) -> bool:
-        try:
-            on_disk = os.stat(path)
-        except FileNotFoundError:
-            return False
-        mine = os.fstat(handle.fileno())
-        return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
-
-    def _try_advisory(self) -> bool:
-        # A connection of its own: a pooled one could be handed to other work, closed
-        # by the pool, or recycled, and the lock would go with it unnoticed.
-        cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
-        cparams = {**cparams, "application_name": f"zonewire worker {_me()}"[:63]}
-        cparams.setdefault("connect_timeout", 10)
-        conn = self.engine.dialect.connect(*cargs, **cparams)
-        conn.autocommit = True
-        try:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
-        except Exception:
-            conn.close()
-            raise
-        if not (row and row[0]):
-            conn.close()
-            return False
-        self._conn = conn
-        return True
+        return self.store.try_acquire()
 
     def holder(self) -> str:
         """Who holds the lock, as well as can be told ("" when unknown)."""
-        try:
-            if self.engine.dialect.name == "sqlite":
-                path = self.path
-                text = path.read_text(encoding="utf-8").strip() if path else ""
-                return text.splitlines()[0] if text else ""
-            with self.engine.connect() as conn:
-                row = conn.execute(_HOLDER, {"key": ADVISORY_KEY}).first()
-        except (OSError, sa.exc.SQLAlchemyError):
-            return ""
-        if row is None:
-            return ""
-        name = str(row.application_name or "")
-        who = name.removeprefix("zonewire worker ") if name.startswith("zonewire") else ""
-        session = f"database session {row.pid} from {row.addr or 'a local socket'}"
-        return f"{who} ({session})" if who else session
+        return self.store.holder()
 
     def acquire(
         self,
@@ -192,20 +95,7 @@ class WorkerLock:
 
     def check(self) -> str | None:
         """``None`` while the lock is ours; otherwise why it is not (blocking)."""
-        with self._mutex:
-            if self._file is not None:
-                path = self.path
-                assert path is not None
-                if not self._same_file(self._file, path):
-                    return f"the lock file {path} was removed or replaced"
-                return None
-            if self._conn is not None:
-                try:
-                    row = self._conn.execute(_HELD, (ADVISORY_KEY,)).fetchone()
-                except Exception as exc:  # noqa: BLE001 - any failure means: not held
-                    return f"its database connection failed: {type(exc).__name__}: {exc}"
-                return None if row else "the database no longer shows it as held"
-            return None
+        return self.store.check()
 
     def ensure(self) -> None:
         """Raise :class:`WorkerLost` when the lock is not ours any more."""
@@ -217,19 +107,7 @@ class WorkerLock:
             )
 
     def release(self) -> None:
-        with self._mutex:
-            if self._file is not None:
-                fcntl.flock(self._file, fcntl.LOCK_UN)
-                self._file.close()
-                self._file = None
-            if self._conn is not None:
-                try:
-                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
-                except Exception:  # noqa: BLE001 - a dead session released it already
-                    pass
-                finally:
-                    self._conn.close()
-                    self._conn = None
+        self.store.release()
 
     def __enter__(self) -> WorkerLock:
         return self

@@ -45,7 +45,7 @@ class StoreCollector(Collector):
             if cached is None or self._clock() - cached[0] >= self.max_age:
                 articles = self.store.count()
                 unresolved = sum(count for _, count in self.store.unresolved())
-                digests = dict(Ledger(self.store.engine).counts())
+                digests = dict(Ledger(self.store.ledger).counts())
                 cached = self._cached = (self._clock(), articles, unresolved, digests)
             return cached[1], cached[2], cached[3]
 

@@ -14,11 +14,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
-from feeds.storage.schema import channel_state
-from notifier.ledger_tables import insert_ignoring_duplicates
+from feeds.storage.channels import ChannelProblem
+from feeds.storage.protocols import ChannelStateStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +35,14 @@ class Outage:
 
 
 class Outages:
-    """Reads and writes :data:`channel_state` on the store's engine."""
+    """Channel outages over a :class:`~feeds.storage.protocols.ChannelStateStore`;
+    the backoff between tries is the notifier's rule (:func:`notifier.ledger.backoff`)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, store: ChannelStateStore) -> None:
+        self.store = store
 
     def all(self) -> dict[str, Outage]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(channel_state))
-            return {
-                r.channel: Outage(
-                    r.channel, r.problem, r.since, r.failures, r.retry_at,
-                    r.settings_fingerprint,
-                )
-                for r in rows
-            }
+        return {name: _outage(p) for name, p in self.store.all().items()}
 
     def record(
         self,
@@ -66,31 +56,17 @@ class Outages:
         rng: random.Random,
     ) -> Outage:
         """One more failed try of ``channel``'s transport; returns when to try next."""
-        from notifier.ledger_tables import backoff
+        from notifier.ledger import backoff
 
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert_ignoring_duplicates(conn, channel_state),
-                [{"channel": channel, "problem": problem, "since": now, "failures": 0,
-                  "retry_at": now, "settings_fingerprint": fingerprint, "updated_at": now}],
-            )
-            row = conn.execute(
-                sa.select(channel_state.c.failures, channel_state.c.since)
-                .where(channel_state.c.channel == channel)
-                .with_for_update()
-            ).one()
-            failures = int(row.failures) + 1
-            retry_at = now + backoff(failures, initial, maximum, rng)
-            conn.execute(
-                channel_state.update()
-                .where(channel_state.c.channel == channel)
-                .values(problem=problem[:2000], failures=failures, retry_at=retry_at,
-                        settings_fingerprint=fingerprint, updated_at=now)
-            )
-        return Outage(channel, problem, row.since, failures, retry_at, fingerprint)
+        def retry_at(failures: int) -> datetime:
+            return now + backoff(failures, initial, maximum, rng)
+
+        return _outage(self.store.record(channel, problem, fingerprint, now, retry_at))
 
     def clear(self, channel: str) -> bool:
         """The transport works again; returns whether it had been broken."""
-        with self.engine.begin() as conn:
-            result = conn.execute(channel_state.delete().where(channel_state.c.channel == channel))
-            return bool(result.rowcount)
+        return self.store.clear(channel)
+
+
+def _outage(p: ChannelProblem) -> Outage:
+    return Outage(p.channel, p.problem, p.since, p.failures, p.retry_at, p.settings_fingerprint)

@@ -205,7 +205,7 @@ def unsubscribe_service(app: Any, config: Any) -> UnsubscribeService:
         return renderers[key]
 
     return UnsubscribeService(
-        ledger=Ledger(app.store.engine),
+        ledger=Ledger(app.store.ledger),
         signer=lambda: app.signer(config.settings),
         renderer=renderer,
         subscriptions=lambda: config.subscriptions,

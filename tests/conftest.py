@@ -16,7 +16,7 @@ import pytest
 
 from feeds.models import CHINA_TZ
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 PG_ADMIN = os.environ.get("ZONEWIRE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -51,8 +51,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[SqlArticleStore]:
-    opened = SqlArticleStore.open(database_url)
+def store(database_url: str) -> Iterator[Storage]:
+    opened = Storage.open(database_url)
     try:
         yield opened
     finally:

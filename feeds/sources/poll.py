@@ -34,10 +34,10 @@ from feeds.sources.state import (
     OK,
     PARTIAL,
     UNCHANGED,
-    SourceStateStore,
     Validators,
 )
-from feeds.store import ArticleStore, UpsertCounts
+from feeds.storage import UpsertCounts
+from feeds.storage.protocols import SourceStateStore, Stores
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ Progress = Callable[[str, str], None]
 
 async def ingest_source(
     source: Source,
-    store: ArticleStore,
+    store: Stores,
     gazetteer: Gazetteer,
     fetcher: Fetcher,
     now: datetime,
@@ -87,7 +87,7 @@ async def ingest_source(
     on_progress: Progress | None = None,
 ) -> IngestReport:
     """Poll ``source`` once, store what it brings, remember how it went."""
-    states = SourceStateStore(store.engine)
+    states = store.sources
     before = await asyncio.to_thread(states.get, source.name)
     backfill = not before.backfill_done
     ingestor = Ingestor(store, gazetteer)
@@ -223,7 +223,7 @@ async def ingest_source(
 
 def ingest_sources(
     sources: Sequence[Source],
-    store: ArticleStore,
+    store: Stores,
     gazetteer: Gazetteer,
     policy: CrawlPolicy,
     *,

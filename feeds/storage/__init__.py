@@ -1,9 +1,76 @@
 """Storage: every table, every query and the migrations, behind small protocols.
 
-Callers in ``feeds`` and ``notifier`` never see SQLAlchemy: they ask for what they
-need through the protocols in :mod:`feeds.storage.protocols`. The schema is
+Callers in ``feeds`` and ``notifier`` never see SQLAlchemy: they open a
+:class:`Storage` with :func:`open_storage` and use the protocols of
+:mod:`feeds.storage.protocols` it gives. The schema is
 :data:`feeds.storage.schema.metadata`; it changes only through the Alembic
 migrations in ``feeds/storage/migrations``.
 """
 
 from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+
+from feeds.storage.articles import RegionCount, SqlArticleStore, UpsertCounts
+from feeds.storage.channels import SqlChannelStateStore
+from feeds.storage.engine import create_engine, migrate
+from feeds.storage.ledger import SqlLedgerStore
+from feeds.storage.locks import SqlWorkerLock
+from feeds.storage.sources import SqlSourceStateStore
+
+__all__ = ["RegionCount", "Storage", "UpsertCounts", "open_storage"]
+
+
+class Storage(SqlArticleStore):
+    """One database: the articles (this object is the
+    :class:`~feeds.storage.protocols.ArticleStore`) and every other store on it."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+
+    @classmethod
+    def open(
+        cls, url: str, *, migrate_schema: bool = True, where: str | None = None
+    ) -> Storage:
+        """``where``: the file the URL came from, named in messages."""
+        engine = create_engine(url, where=where)
+        if migrate_schema:
+            migrate(engine, where=where)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def url(self) -> str:
+        """The database, for messages and for other processes (password shown)."""
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @property
+    def where(self) -> str:
+        """The database, for messages (password hidden)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @cached_property
+    def sources(self) -> SqlSourceStateStore:
+        return SqlSourceStateStore(self.engine)
+
+    @cached_property
+    def ledger(self) -> SqlLedgerStore:
+        return SqlLedgerStore(self.engine)
+
+    @cached_property
+    def channels(self) -> SqlChannelStateStore:
+        return SqlChannelStateStore(self.engine)
+
+    def worker_lock(self) -> SqlWorkerLock:
+        """A new, unheld handle on this database's worker lock."""
+        return SqlWorkerLock(self.engine)
+
+
+def open_storage(url: str, *, where: str | None = None, migrate_schema: bool = True) -> Storage:
+    """Open (and by default migrate) the database at ``url``; ``where`` names the
+    file the URL came from, in messages."""
+    return Storage.open(url, migrate_schema=migrate_schema, where=where)

@@ -1,4 +1,4 @@
-"""The article store: the ``ArticleStore`` protocol and its SQLAlchemy implementation.
+"""Storage of articles, their region links and learned zones.
 
 Identity is the canonical URL. ``seq`` (an autoincrement key) is the ingest order,
 which is what "newly added" means for digests. Reads stream in chunks so memory stays
@@ -10,26 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from feeds.models import Article, Region, RegionLevel
-from feeds.rows import (
-    PlacedArticle,
-    content_hash,
-    entry_id,
-    insert_articles,
-    insert_links,
-    refusal,
-)
-from feeds.storage.engine import create_engine, migrate
+from feeds.rows import PlacedArticle, content_hash, entry_id
+from feeds.storage.bulk import insert_articles, insert_links, refusal
 from feeds.storage.schema import article_regions, articles, zones
 from feeds.storage.types import UTCDateTime
 
-__all__ = ["ArticleStore", "PlacedArticle", "SqlArticleStore", "UpsertCounts", "content_hash",
-           "entry_id", "row_to_article"]
+__all__ = ["RegionCount", "SqlArticleStore", "UpsertCounts", "row_to_article"]
 
 
 @dataclass(slots=True)
@@ -54,62 +46,11 @@ class RegionCount:
     last_published: datetime | None
 
 
-class ArticleStore(Protocol):
-    """What the rest of zonewire needs from storage."""
-
-    engine: Engine
-
-    def upsert(
-        self, items: Sequence[PlacedArticle], *, backfill: bool = False, now: datetime
-    ) -> UpsertCounts: ...
-
-    def get(self, url: str) -> Article | None: ...
-
-    def known_urls(self, urls: Iterable[str]) -> set[str]: ...
-
-    def iter_articles(
-        self, *, after_seq: int = 0, region_key: str | None = None, chunk: int = 1000
-    ) -> Iterator[Article]: ...
-
-    def latest(self, region_key: str | None, limit: int) -> list[Article]: ...
-
-    def max_seq(self) -> int: ...
-
-    def count(self) -> int: ...
-
-    def region_counts(self) -> list[RegionCount]: ...
-
-    def unresolved(self) -> list[tuple[str, int]]: ...
-
-    def zones(self) -> list[Region]: ...
-
-    def unresolved_articles(self) -> list[Article]: ...
-
-    def relocate(
-        self, seq: int, region_keys: tuple[str, ...], unresolved: str | None, *, now: datetime
-    ) -> None: ...
-
-    def save_zones(self, new_zones: Sequence[Region], *, now: datetime) -> None: ...
-
-
 class SqlArticleStore:
-    """:class:`ArticleStore` over SQLAlchemy Core (SQLite or PostgreSQL)."""
+    """:class:`~feeds.storage.protocols.ArticleStore` over SQLAlchemy Core."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    @classmethod
-    def open(
-        cls, url: str, *, migrate_schema: bool = True, where: str | None = None
-    ) -> SqlArticleStore:
-        """``where``: the file the URL came from, named in messages."""
-        engine = create_engine(url, where=where)
-        if migrate_schema:
-            migrate(engine, where=where)
-        return cls(engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     # -- writing --------------------------------------------------------------
 

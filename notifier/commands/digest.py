@@ -57,7 +57,7 @@ def preview_digest(app: App, subscriptions: Subscriptions, subscriber_id: str,
     if subscriber is None:
         known = ", ".join(s.id for s in subscriptions.subscribers[:10]) or "none"
         raise UsageError(f"no subscriber {subscriber_id!r} (known: {known})")
-    state = Ledger(app.store.engine).states([subscriber.id]).get(subscriber.id)
+    state = Ledger(app.store.ledger).states([subscriber.id]).get(subscriber.id)
     cursor = max(state.last_seq, state.first_seen_seq) if state else 0
     if state is None:
         state = SubscriberState(subscriber.id, first_seen_seq=0, last_seq=0)
@@ -116,7 +116,7 @@ def _send(args: argparse.Namespace, app: App) -> int:
     subscriptions = _subscriptions(app)
     # A running worker sends due digests itself; sending beside it could send a
     # pending digest twice, so this takes the same one-worker lock (SPEC §9).
-    lock = WorkerLock(app.store.engine)
+    lock = WorkerLock(app.store.worker_lock())
     if not args.dry_run:
         try:
             lock.acquire(wait=False)

@@ -18,7 +18,7 @@ from feeds.errors import ImportLineError
 from feeds.intake import Ingestor
 from feeds.models import ArticleRecord
 from feeds.sources.jsonl import read_records
-from feeds.store import UpsertCounts
+from feeds.storage import UpsertCounts
 from feeds.text import valid_text
 from notifier.app import App
 from notifier.errors import UsageError

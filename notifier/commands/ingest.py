@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from feeds.models import PortalSource, Source
 from feeds.sources.health import check_source
 from feeds.sources.poll import IngestReport, ingest_sources
-from feeds.sources.state import SourceStateStore
 from notifier.app import App
 from notifier.errors import UsageError
 from notifier.progress import Progress
@@ -82,7 +81,7 @@ def status_lines(app: App) -> list[str]:
     sources = app.settings.source_specs()
     if not sources:
         return ["sources: none configured"]
-    states = SourceStateStore(app.store.engine)
+    states = app.store.sources
     known = states.all()
     now = datetime.now(UTC)
     lines = [f"sources: {len(sources)}"]

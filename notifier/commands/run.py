@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, app: App) -> int:
     holder = ConfigHolder(app.config_file, lambda: app.gazetteer, settings=None)
     app.settings = holder.settings
-    lock = WorkerLock(app.store.engine)
+    lock = WorkerLock(app.store.worker_lock())
     lock.acquire(
         wait=args.wait,
         on_wait=lambda: print(

@@ -13,11 +13,11 @@ from lxml import etree
 
 from feeds.archive import page_count
 from feeds.atom import HISTORY_NS
-from feeds.db import article_regions, articles
 from feeds.intake import Ingestor
 from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
+from feeds.storage.schema import article_regions, articles
 from tests.feeds.test_atom import ATOM, assert_valid
 from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record, snapshot
 from tests.feeds.test_web import Served
@@ -59,7 +59,7 @@ def walk(out: Path, key: str) -> tuple[list[str], list[list[str]]]:
     return ids, pages
 
 
-def region_ids(store: SqlArticleStore, key: str) -> list[str]:
+def region_ids(store: Storage, key: str) -> list[str]:
     with store.engine.connect() as conn:
         query = sa.select(articles.c.entry_id)
         if key != "all":
@@ -76,12 +76,12 @@ def zone_of(gazetteer: Gazetteer) -> str:
     return zone.key
 
 
-def fill(store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, numbers: range) -> None:
+def fill(store: Storage, gazetteer: Gazetteer, now: datetime, numbers: range) -> None:
     Ingestor(store, gazetteer).add([record(n) for n in numbers], now=now)
 
 
 def test_walk_from_the_current_document_finds_every_article_exactly_once(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     ingestor = Ingestor(store, gazetteer)
     ingestor.add([record(n) for n in range(1, 18)], now=now)  # 17 in 德胜园
@@ -107,7 +107,7 @@ def test_walk_from_the_current_document_finds_every_article_exactly_once(
 
 
 def test_full_pages_keep_their_bytes_when_articles_arrive_even_backdated(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     fill(store, gazetteer, now, range(1, 13))  # 12: pages 1, 2 full, page 3 open (2)
     out = tmp_path / "public"
@@ -136,7 +136,7 @@ def test_full_pages_keep_their_bytes_when_articles_arrive_even_backdated(
 
 
 def test_full_pages_served_with_a_stable_etag(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     fill(store, gazetteer, now, range(1, 8))
     out = tmp_path / "public"
@@ -160,7 +160,7 @@ def test_full_pages_served_with_a_stable_etag(
 
 
 def test_incremental_build_touches_the_current_document_and_the_newest_page(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     ingestor = Ingestor(store, gazetteer)
     ingestor.add([record(n) for n in range(1, 12)], now=now)  # 11 in 德胜园: page 3 open
@@ -194,7 +194,7 @@ def test_incremental_build_touches_the_current_document_and_the_newest_page(
 
 
 def test_a_corrected_article_is_rerendered_in_its_page_only(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     fill(store, gazetteer, now, range(1, 13))
     out = tmp_path / "public"
@@ -216,7 +216,7 @@ def test_a_corrected_article_is_rerendered_in_its_page_only(
 
 
 def test_default_page_size_is_100_and_a_region_without_articles_has_no_archive(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     fill(store, gazetteer, now, range(1, 106))
     out = tmp_path / "public"

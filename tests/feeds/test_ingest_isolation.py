@@ -16,7 +16,7 @@ from feeds import intake as ingest_module
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 
 def record(n: int, **changes: object) -> ArticleRecord:
@@ -33,7 +33,7 @@ def record(n: int, **changes: object) -> ArticleRecord:
 
 
 def add(
-    store: SqlArticleStore, gazetteer: Gazetteer, records: list[ArticleRecord], now: datetime
+    store: Storage, gazetteer: Gazetteer, records: list[ArticleRecord], now: datetime
 ) -> tuple[int, dict[int, str]]:
     """Ingest with places 1..N, as the import does; (inserted, {place: reason})."""
     rejected: dict[int, str] = {}
@@ -45,7 +45,7 @@ def add(
 
 
 def test_text_is_made_valid_before_it_is_hashed_and_stored(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     dirty = record(
         1, title="港区\x00新闻\x01", source="区\ud800政府", content="<p>正\x0b文\ufffe</p>"
@@ -76,7 +76,7 @@ def test_text_is_made_valid_before_it_is_hashed_and_stored(
     ],
 )
 def test_a_record_that_cannot_be_stored_is_reported_and_its_batch_is_kept(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, bad: dict[str, object], says: str
+    store: Storage, gazetteer: Gazetteer, now: datetime, bad: dict[str, object], says: str
 ) -> None:
     records = [record(n) for n in range(1, 6)]
     records[2] = record(3, **bad)
@@ -88,7 +88,7 @@ def test_a_record_that_cannot_be_stored_is_reported_and_its_batch_is_kept(
 
 
 def test_dates_on_both_edges_of_the_window(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     records = [
         record(1, published=datetime(1989, 12, 31, tzinfo=CHINA_TZ)),
@@ -105,7 +105,7 @@ def test_dates_on_both_edges_of_the_window(
 
 
 def test_zone_names_sharing_a_slug_in_one_batch_are_both_stored(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     records = [record(1, zone="嘉兴港区"), record(2, zone="嘉兴港區"), record(3, zone="!!!"),
                record(4, zone="@@@")]
@@ -113,7 +113,7 @@ def test_zone_names_sharing_a_slug_in_one_batch_are_both_stored(
     assert (inserted, rejected) == (4, {})
 
 
-def _refuse_titles(store: SqlArticleStore, title: str) -> None:
+def _refuse_titles(store: Storage, title: str) -> None:
     """A real database rule that refuses one value: the way a database refuses what
     zonewire cannot foresee (a CHECK on PostgreSQL, a trigger on SQLite)."""
     with store.engine.begin() as conn:
@@ -129,7 +129,7 @@ def _refuse_titles(store: SqlArticleStore, title: str) -> None:
 
 
 def test_a_batch_the_database_refuses_is_stored_one_by_one(
-    store: SqlArticleStore,
+    store: Storage,
     gazetteer: Gazetteer,
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
@@ -150,7 +150,7 @@ def test_a_batch_the_database_refuses_is_stored_one_by_one(
 
 
 def test_a_database_that_is_gone_is_not_blamed_on_the_records(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     with store.engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE article_regions"))

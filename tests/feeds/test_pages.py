@@ -20,7 +20,7 @@ from feeds.models import Region, RegionLevel
 from feeds.pages import page_items, render_region_page
 from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from tests.feeds.test_atom import NAMES, article
 from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record, snapshot
 from tests.feeds.test_web import Served
@@ -59,7 +59,7 @@ def check_page(out: Path, key: str) -> lxml_html.HtmlElement:
 
 
 def test_every_region_gets_a_valid_page_linked_from_the_index(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     ingestor = Ingestor(store, gazetteer)
     ingestor.add([record(n) for n in range(1, 4)], now=now)
@@ -109,7 +109,7 @@ def test_every_region_gets_a_valid_page_linked_from_the_index(
 
 
 def test_region_pages_follow_only_the_feeds_that_changed(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     ingestor = Ingestor(store, gazetteer)
     ingestor.add([record(n) for n in range(1, 4)], now=now)
@@ -136,7 +136,7 @@ def test_region_pages_follow_only_the_feeds_that_changed(
 
 
 def test_region_page_served_with_a_csp_that_allows_only_its_style(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     Ingestor(store, gazetteer).add([record(1)], now=now)
     out = tmp_path / "public"

@@ -14,7 +14,7 @@ from feeds.intake import Ingestor
 from feeds.models import ArticleRecord
 from feeds.publish import build_feeds, last_build
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from tests.feeds.test_atom import ATOM, HOSTILE, assert_valid
 
 BASE = "http://127.0.0.1:8080/"
@@ -47,7 +47,7 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
 
 
 @pytest.fixture
-def filled(store: SqlArticleStore, gazetteer: Gazetteer, now: datetime) -> SqlArticleStore:
+def filled(store: Storage, gazetteer: Gazetteer, now: datetime) -> Storage:
     ingestor = Ingestor(store, gazetteer)
     ingestor.add([record(n) for n in range(1, 4)], now=now)
     ingestor.add([record(n, JIAXING, "嘉兴") for n in range(4, 6)], now=now)
@@ -60,7 +60,7 @@ def entry_ids(path: Path) -> list[str]:
 
 
 def test_every_region_level_gets_a_valid_feed(
-    filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path
+    filled: Storage, gazetteer: Gazetteer, tmp_path: Path
 ) -> None:
     out = tmp_path / "public"
     report = build_feeds(filled, gazetteer, out, BASE, 50)
@@ -85,7 +85,7 @@ def test_every_region_level_gets_a_valid_feed(
 
 
 def test_entries_setting_limits_each_feed(
-    filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path
+    filled: Storage, gazetteer: Gazetteer, tmp_path: Path
 ) -> None:
     build_feeds(filled, gazetteer, tmp_path / "public", BASE, 2)
     assert len(entry_ids(tmp_path / "public" / "feeds" / "all.atom")) == 2
@@ -93,7 +93,7 @@ def test_entries_setting_limits_each_feed(
 
 
 def test_second_build_changes_no_byte_and_no_mtime(
-    filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path
+    filled: Storage, gazetteer: Gazetteer, tmp_path: Path
 ) -> None:
     build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50)
     before = snapshot(tmp_path / "public")
@@ -107,7 +107,7 @@ def test_second_build_changes_no_byte_and_no_mtime(
 
 
 def test_reimported_article_moves_updated_keeps_id_and_touches_only_its_feeds(
-    filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    filled: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50)
     before = snapshot(tmp_path / "public")
@@ -139,7 +139,7 @@ def test_reimported_article_moves_updated_keeps_id_and_touches_only_its_feeds(
 
 
 def test_new_article_reaches_new_and_parent_feeds(
-    filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    filled: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50)
     Ingestor(filled, gazetteer).add(
@@ -174,7 +174,7 @@ def test_new_article_reaches_new_and_parent_feeds(
 
 
 def test_hostile_articles_through_the_store_give_valid_safe_feeds(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
     evil = record(
         1,
@@ -196,7 +196,7 @@ def test_hostile_articles_through_the_store_give_valid_safe_feeds(
     assert "<script" not in index
 
 
-def test_index_and_opml(filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path) -> None:
+def test_index_and_opml(filled: Storage, gazetteer: Gazetteer, tmp_path: Path) -> None:
     build_feeds(filled, gazetteer, tmp_path / "public", BASE, 50)
     html = (tmp_path / "public" / "index.html").read_text("utf-8")
     assert '<meta charset="utf-8">' in html and 'lang="zh-CN"' in html
@@ -223,7 +223,7 @@ def test_index_and_opml(filled: SqlArticleStore, gazetteer: Gazetteer, tmp_path:
 
 
 def test_cli_feeds_build_and_status(
-    filled: SqlArticleStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    filled: Storage, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from notifier.cli import main
 

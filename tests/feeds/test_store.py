@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from feeds.intake import Ingestor, load_zones
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 
 def record(n: int, **changes: object) -> ArticleRecord:
@@ -26,7 +26,7 @@ def record(n: int, **changes: object) -> ArticleRecord:
 
 
 def test_insert_then_identical_reimport_is_a_no_op(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     ingest = Ingestor(store, gazetteer)
     first = ingest.add([record(1), record(2)], now=now)
@@ -39,7 +39,7 @@ def test_insert_then_identical_reimport_is_a_no_op(
 
 
 def test_changed_content_updates_the_article_and_moves_updated_but_not_id(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     ingest = Ingestor(store, gazetteer)
     ingest.add([record(1)], now=now)
@@ -58,7 +58,7 @@ def test_changed_content_updates_the_article_and_moves_updated_but_not_id(
 
 
 def test_ingest_order_is_the_order_articles_were_added(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     ingest = Ingestor(store, gazetteer)
     # Published dates go backwards; ingest order must not follow them.
@@ -71,7 +71,7 @@ def test_ingest_order_is_the_order_articles_were_added(
 
 
 def test_spellings_of_one_url_are_one_article(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     ingest = Ingestor(store, gazetteer)
     ingest.add([record(1)], now=now)
@@ -86,7 +86,7 @@ def test_spellings_of_one_url_are_one_article(
 
 
 def test_articles_carry_their_zone_and_every_region_above(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     Ingestor(store, gazetteer).add([record(1)], now=now)
     article = store.get(record(1).url)
@@ -101,10 +101,10 @@ def test_articles_carry_their_zone_and_every_region_above(
 def test_learned_zones_survive_a_restart(
     database_url: str, gazetteer: Gazetteer, now: datetime
 ) -> None:
-    store = SqlArticleStore.open(database_url)
+    store = Storage.open(database_url)
     Ingestor(store, gazetteer).add([record(1)], now=now)
     store.close()
-    reopened = SqlArticleStore.open(database_url)
+    reopened = Storage.open(database_url)
     try:
         fresh = load_zones(Gazetteer.default(), reopened)
         zone = fresh.zone_named("中关村科技园区德胜园")
@@ -118,7 +118,7 @@ def test_learned_zones_survive_a_restart(
 
 
 def test_unresolvable_regions_are_stored_and_counted(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     ingest = Ingestor(store, gazetteer)
     ingest.add(
@@ -136,7 +136,7 @@ def test_unresolvable_regions_are_stored_and_counted(
 
 
 def test_chaoyang_placed_by_its_zone_or_source(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     ingest = Ingestor(store, gazetteer)
     ingest.add(
@@ -154,7 +154,7 @@ def test_chaoyang_placed_by_its_zone_or_source(
 
 
 def test_region_counts_and_streaming(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     ingest = Ingestor(store, gazetteer)
     ingest.add([record(n) for n in range(1, 26)], now=now)
@@ -165,7 +165,7 @@ def test_region_counts_and_streaming(
 
 
 def test_nul_characters_are_dropped_on_every_backend(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime
+    store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
     Ingestor(store, gazetteer).add(
         [record(1, title="园区\x00新闻", content="<p>正\x00文</p>", source="区\x00政府")], now=now

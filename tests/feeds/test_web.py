@@ -28,7 +28,7 @@ from lxml import html as lxml_html
 from feeds.intake import Ingestor
 from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from feeds.web import create_app
 from tests.feeds.test_publish import DESHENG, JIAXING, record
 
@@ -66,7 +66,7 @@ class Served:
 def site(tmp_path: Path, gazetteer: Gazetteer, now: datetime) -> Iterator[tuple[Path, Served]]:
     """Feeds built from a real SQLite store, served by a real server; public_url is the
     server's own address, as an operator would configure it."""
-    store = SqlArticleStore.open(f"sqlite:///{tmp_path / 'var' / 'zonewire.db'}")
+    store = Storage.open(f"sqlite:///{tmp_path / 'var' / 'zonewire.db'}")
     Ingestor(store, gazetteer).add(
         [record(n) for n in range(1, 4)] + [record(n, JIAXING, "嘉兴") for n in range(4, 6)],
         now=now,

@@ -15,7 +15,7 @@ import pytest
 from feeds.intake import Ingestor
 from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from feeds.websub import ping_hubs
 from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record
 from tests.support.servers import free_port
@@ -67,7 +67,7 @@ def hub() -> Iterator[Hub]:
 
 
 def test_hub_hears_exactly_the_changed_feeds(
-    store: SqlArticleStore, gazetteer: Gazetteer, tmp_path: Path, now: datetime, hub: Hub
+    store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime, hub: Hub
 ) -> None:
     ingestor = Ingestor(store, gazetteer)
     ingestor.add([record(n) for n in range(1, 4)], now=now)
@@ -102,7 +102,7 @@ def test_dead_or_refusing_hub_is_logged_not_raised(caplog: pytest.LogCaptureFixt
 
 
 def test_cli_build_pings_the_configured_hub(
-    store: SqlArticleStore,
+    store: Storage,
     gazetteer: Gazetteer,
     tmp_path: Path,
     now: datetime,

@@ -16,7 +16,7 @@ import pytest
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.config import Settings
 from notifier.deliver import DeliveryDeps, send_due
 from notifier.delivery_status import status_lines
@@ -49,9 +49,9 @@ def deps_for(database_url: str, smtp_port: int) -> DeliveryDeps:
         "delivery": {"concurrency": 2, "timeout": "5s",
                      "retry": {"initial": "30s", "max": "1h"}},
     })
-    store = SqlArticleStore.open(database_url)
+    store = Storage.open(database_url)
     return DeliveryDeps(settings=settings, store=store, gazetteer=Gazetteer.default(),
-                        ledger=Ledger(store.engine), signer=Signer(b"k" * 32),
+                        ledger=Ledger(store.ledger), signer=Signer(b"k" * 32),
                         rng=random.Random(2))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feeds.models import CHINA_TZ, Region, RegionLevel
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def test_missing_subscriptions_file_named_in_config(
 
 
 def test_learned_zones_come_from_the_store(workdir: Path, capsys: pytest.CaptureFixture[str]):
-    store = SqlArticleStore.open(f"sqlite:///{workdir / 'var' / 'zonewire.db'}")
+    store = Storage.open(f"sqlite:///{workdir / 'var' / 'zonewire.db'}")
     try:
         zone = Region("zone-jiaxinggangqu", "嘉兴港区", RegionLevel.ZONE, "330400",
                       "jiaxinggangqu")

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.config import Settings
 from notifier.deliver import DeliveryDeps, DeliveryReport, send_due
 from notifier.ledger import SENT, Ledger
@@ -61,9 +61,9 @@ def sender(database_url: str, port: int) -> DeliveryDeps:
                   "smtp": {"host": "127.0.0.1", "port": port}},
         "delivery": {"concurrency": 3},
     })
-    store = SqlArticleStore.open(database_url)
+    store = Storage.open(database_url)
     return DeliveryDeps(settings=settings, store=store, gazetteer=Gazetteer.default(),
-                        ledger=Ledger(store.engine), signer=Signer(b"k" * 32),
+                        ledger=Ledger(store.ledger), signer=Signer(b"k" * 32),
                         rng=random.Random())
 
 

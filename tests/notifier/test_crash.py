@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.ledger import SENT, Ledger
 from notifier.plan import Plan
 
@@ -36,7 +36,7 @@ from datetime import datetime
 import notifier.deliver as deliver
 import notifier.fanout as fanout
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.config import Settings
 from notifier.ledger import Ledger
 from notifier.models import Schedule, ScheduleKind, Subscriber, Subscriptions
@@ -45,13 +45,13 @@ from notifier.tokens import Signer
 fanout.MARK_BATCH = 5
 cfg = json.loads(sys.argv[1])
 settings = Settings.model_validate(cfg["settings"])
-store = SqlArticleStore.open(settings.database)
+store = Storage.open(settings.database)
 subs = Subscriptions(tuple(
     Subscriber(id=s["id"], schedule=Schedule(ScheduleKind.IMMEDIATE, "immediate"),
                regions=tuple(s["regions"]), email=s["email"], fingerprint="fp")
     for s in cfg["subscribers"]))
 deps = deliver.DeliveryDeps(settings=settings, store=store, gazetteer=Gazetteer.default(),
-                            ledger=Ledger(store.engine), signer=Signer(b"k"))
+                            ledger=Ledger(store.ledger), signer=Signer(b"k"))
 report = deliver.send_due(deps, subs, datetime.fromisoformat(cfg["now"]))
 print(json.dumps({"sent": report.sent, "resent": report.resent, "planned": report.planned}))
 '''
@@ -85,14 +85,14 @@ def test_sigkill_mid_fanout_then_restart_delivers_everything_once_or_same_id(
     controller.start()
     try:
         database = f"sqlite:///{tmp_path / 'zw.db'}"
-        store = SqlArticleStore.open(database)
+        store = Storage.open(database)
         subscribers = [
             {"id": f"s{i:03d}", "email": f"s{i:03d}@example.com",
              "regions": ["110102"] if i % 2 else ["330400"]}
             for i in range(SUBSCRIBERS)
         ]
         # Every subscriber is known (first seen) before the articles arrive.
-        Ledger(store.engine).record_plan(
+        Ledger(store.ledger).record_plan(
             Plan(new_subscribers={s["id"]: 0 for s in subscribers}), NOW - timedelta(hours=1))
         records = [
             ArticleRecord(url=f"https://n.example/{n}", title=f"新闻{n}", region=region,
@@ -141,7 +141,7 @@ def test_sigkill_mid_fanout_then_restart_delivers_everything_once_or_same_id(
             for article in store.iter_articles():
                 assert (article.url in html) == (article.id in expected[sub["id"]])
         statuses = {r.status for s in subscribers
-                    for r in Ledger(store.engine).digests_of(s["id"])}
+                    for r in Ledger(store.ledger).digests_of(s["id"])}
         assert statuses == {SENT}
         store.close()
     finally:

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.config import Settings
 from notifier.deliver import DeliveryDeps, send_due
 from notifier.ledger import FAILED, RETRYING, SENT, Ledger, status_lines
@@ -99,9 +99,9 @@ def make_deps(tmp_path: Path, port: int) -> DeliveryDeps:
                   "smtp": {"host": "127.0.0.1", "port": port, "timeout": "5s"}},
         "delivery": {"concurrency": 4, "retry": {"initial": "30s", "max": "1h"}},
     })
-    store = SqlArticleStore.open(settings.database)
+    store = Storage.open(settings.database)
     return DeliveryDeps(settings=settings, store=store, gazetteer=Gazetteer.default(),
-                        ledger=Ledger(store.engine), signer=Signer(b"test-secret"),
+                        ledger=Ledger(store.ledger), signer=Signer(b"test-secret"),
                         rng=random.Random(1))
 
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feeds.models import CHINA_TZ
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from feeds.text import valid_text
 from notifier.cli import main
 
@@ -38,8 +38,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) 
 
 
 @pytest.fixture
-def store(workdir: Path, database_url: str) -> Iterator[SqlArticleStore]:
-    opened = SqlArticleStore.open(database_url)
+def store(workdir: Path, database_url: str) -> Iterator[Storage]:
+    opened = Storage.open(database_url)
     try:
         yield opened
     finally:
@@ -72,7 +72,7 @@ def run_import(capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
 
 
 def test_a_surrogate_at_line_1876_of_2026_loses_only_that_line(
-    workdir: Path, store: SqlArticleStore, capsys: pytest.CaptureFixture[str]
+    workdir: Path, store: Storage, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lines = [line(n) for n in range(1, 2027)]
     lines[1875] = json.dumps(article(1876, title="港区\ud800新闻"))  # "\ud800": valid JSON
@@ -103,7 +103,7 @@ BAD_LINES = {
 
 @pytest.mark.parametrize("kind", BAD_LINES)
 def test_one_bad_line_in_twelve_leaves_eleven_stored(
-    workdir: Path, store: SqlArticleStore, capsys: pytest.CaptureFixture[str], kind: str
+    workdir: Path, store: Storage, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
     bad, says = BAD_LINES[kind]
     lines = [line(n) for n in range(1, 13)]
@@ -118,7 +118,7 @@ def test_one_bad_line_in_twelve_leaves_eleven_stored(
 
 
 def test_the_date_window_is_relative_to_the_import(
-    workdir: Path, store: SqlArticleStore, capsys: pytest.CaptureFixture[str]
+    workdir: Path, store: Storage, capsys: pytest.CaptureFixture[str]
 ) -> None:
     today = datetime.now(CHINA_TZ)
     lines = [
@@ -226,7 +226,7 @@ def any_line(draw: st.DrawFn) -> Line:
                                  HealthCheck.data_too_large])
 @given(lines=st.lists(any_line(), min_size=1, max_size=12))
 def test_every_good_line_is_stored_and_every_bad_one_reported(
-    workdir: Path, store: SqlArticleStore, capsys: pytest.CaptureFixture[str], lines: list[Line]
+    workdir: Path, store: Storage, capsys: pytest.CaptureFixture[str], lines: list[Line]
 ) -> None:
     example = next(_examples)  # good lines get URLs no earlier example stored
     good: list[dict[str, str]] = []

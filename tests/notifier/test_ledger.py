@@ -6,7 +6,7 @@ import random
 from datetime import datetime, timedelta
 
 from feeds.models import CHINA_TZ, Article
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.ledger import FAILED, PENDING, RETRYING, SENT, Ledger, Outcome, backoff
 from notifier.models import Schedule, ScheduleKind, Subscriber
 from notifier.plan import Plan, build_digest
@@ -25,8 +25,8 @@ def digest(sid: str, after: int, upto: int):  # type: ignore[no-untyped-def]
                         region_name=lambda k: k)
 
 
-def test_plan_recorded_before_sending_and_outcomes_marked(store: SqlArticleStore) -> None:
-    ledger = Ledger(store.engine)
+def test_plan_recorded_before_sending_and_outcomes_marked(store: Storage) -> None:
+    ledger = Ledger(store.ledger)
     ledger.record_plan(Plan(new_subscribers={"a": 0, "b": 0, "c": 0}), NOW)
     d_a, d_b, d_c = digest("a", 0, 5), digest("b", 0, 5), digest("c", 0, 5)
     plan = Plan(digests=(d_a, d_b, d_c), cursors={"a": 5, "b": 5, "c": 5})
@@ -57,8 +57,8 @@ def test_plan_recorded_before_sending_and_outcomes_marked(store: SqlArticleStore
     assert ledger.counts() == {SENT: 1, FAILED: 2}
 
 
-def test_choices_and_disabling_are_stored(store: SqlArticleStore) -> None:
-    ledger = Ledger(store.engine)
+def test_choices_and_disabling_are_stored(store: Storage) -> None:
+    ledger = Ledger(store.ledger)
     ledger.set_choice("new", "fp", unsubscribed_all=False, regions=["110102"], now=NOW,
                       start_seq=7)
     state = ledger.states(["new"])["new"]

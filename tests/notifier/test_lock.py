@@ -15,9 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from feeds.db import create_engine
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
+from feeds.storage.engine import create_engine
+from feeds.storage.locks import SqlWorkerLock
 from notifier.app import App
 from notifier.config import load_settings
 from notifier.ledger import Ledger
@@ -34,12 +35,12 @@ def test_the_same_sqlite_database_through_a_symlink_has_one_lock(tmp_path: Path)
     (tmp_path / "link.db").symlink_to(real)
     engines = [create_engine(f"sqlite:///{p}") for p in
                (real, tmp_path / "alias" / "zonewire.db", tmp_path / "link.db")]
-    first = WorkerLock(engines[0])
+    first = WorkerLock(SqlWorkerLock(engines[0]))
     try:
         first.acquire(wait=False)
         for engine in engines[1:]:
             with pytest.raises(WorkerBusy) as refused:
-                WorkerLock(engine).acquire(wait=False)
+                WorkerLock(SqlWorkerLock(engine)).acquire(wait=False)
             assert f"pid {os.getpid()}" in str(refused.value)
         assert first.check() is None
     finally:
@@ -50,7 +51,7 @@ def test_the_same_sqlite_database_through_a_symlink_has_one_lock(tmp_path: Path)
 
 def test_a_removed_sqlite_lock_file_counts_as_lost(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'zw.db'}")
-    lock = WorkerLock(engine)
+    lock = WorkerLock(SqlWorkerLock(engine))
     try:
         lock.acquire(wait=False)
         assert lock.path is not None
@@ -65,7 +66,7 @@ def test_a_removed_sqlite_lock_file_counts_as_lost(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_refusal_names_the_holder(pg_url: str) -> None:
     engine = create_engine(pg_url)
-    first, second = WorkerLock(engine), WorkerLock(engine)
+    first, second = WorkerLock(SqlWorkerLock(engine)), WorkerLock(SqlWorkerLock(engine))
     try:
         first.acquire(wait=False)
         with pytest.raises(WorkerBusy) as refused:
@@ -114,7 +115,7 @@ def test_a_worker_whose_lock_session_is_killed_stops_sending(
     with smtp_sink() as sink:
         write_config(tmp_path, pg_url, sink.port)
         app = App(load_settings(Path("config/zonewire.yaml")), Path("config/zonewire.yaml"))
-        lock = WorkerLock(app.store.engine)
+        lock = WorkerLock(app.store.worker_lock())
         try:
             lock.acquire(wait=False)
             worker = Worker(app, ConfigHolder(app.config_file, lambda: app.gazetteer),
@@ -132,7 +133,7 @@ def test_a_worker_whose_lock_session_is_killed_stops_sending(
             assert report.sent == 0 and "lost the worker lock" in report.errors[0]
             assert sink.messages == []
             assert worker.lock_lost is not None
-            assert Ledger(app.store.engine).digests_of("a") == []  # nothing planned either
+            assert Ledger(app.store.ledger).digests_of("a") == []  # nothing planned either
         finally:
             lock.release()
             app.close()

@@ -12,11 +12,12 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from feeds.db import create_engine, migrate
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
+from feeds.storage.engine import create_engine, migrate
+from feeds.storage.ledger import SqlLedgerStore
 from notifier.config import Settings
 from notifier.deliver import DeliveryDeps, send_due
 from notifier.ledger import PENDING, SENT, Ledger
@@ -34,7 +35,7 @@ def naive_utc(moment: datetime) -> datetime:
 
 def upgrade_to(engine: sa.Engine, revision: str) -> None:
     config = Config()
-    config.set_main_option("script_location", "feeds:migrations")
+    config.set_main_option("script_location", "feeds.storage:migrations")
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
@@ -43,7 +44,7 @@ def upgrade_to(engine: sa.Engine, revision: str) -> None:
 def test_upgrade_keeps_old_digests_and_their_ids(database_url: str, tmp_path: Path) -> None:
     engine = create_engine(database_url)
     upgrade_to(engine, "0005")  # a ledger as the previous release left it
-    store = SqlArticleStore(engine)
+    store = Storage(engine)
     Ingestor(store, Gazetteer.default()).add([ArticleRecord(
         url=f"https://n.example/{n}", title=f"西城区新闻{n}", region="西城区",
         published=NOW - timedelta(hours=n), content="正文") for n in (1, 2)], now=NOW)
@@ -73,7 +74,7 @@ def test_upgrade_keeps_old_digests_and_their_ids(database_url: str, tmp_path: Pa
     columns = {c["name"] for c in sa.inspect(engine).get_columns("digests")}
     assert {"claimed_by", "claim_expires_at"} <= columns
     assert "channel_state" in sa.inspect(engine).get_table_names()
-    ledger = Ledger(engine)
+    ledger = Ledger(SqlLedgerStore(engine))
     alice = ledger.get(old_id)
     assert alice is not None
     assert (alice.status, alice.attempts, alice.claimed_by) == (PENDING, 1, None)

@@ -39,7 +39,7 @@ def test_status_counts_the_unsubscribed_and_each_channel(
     try:
         subs = {s.id: s for s in load_subscriptions(
             app.settings.subscriptions, app.gazetteer).subscribers}
-        ledger = Ledger(app.store.engine)
+        ledger = Ledger(app.store.ledger)
         ledger.set_choice("all-out", subs["all-out"].fingerprint, unsubscribed_all=True, now=NOW)
         ledger.set_choice("some-out", subs["some-out"].fingerprint, unsubscribed_all=False,
                           regions=["330400"], now=NOW)

@@ -131,7 +131,7 @@ def test_wrong_password_keeps_digests_due_until_the_config_is_fixed(
         assert "wrong-password" not in line
         # The pass stopped knocking once it knew: one login per pooled connection at most.
         assert 1 <= sink.logins <= CONCURRENCY
-        ledger = Ledger(app.store.engine)
+        ledger = Ledger(app.store.ledger)
         assert ledger.counts() == {PENDING: SUBSCRIBERS}
         lines = status_lines(app)
         assert any(s.startswith("  email transport failing since") and "535" in s

@@ -21,7 +21,7 @@ from starlette.middleware import Middleware
 from feeds.httpguard import GuardMiddleware
 from feeds.models import CHINA_TZ
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.ledger import Ledger
 from notifier.models import Schedule, ScheduleKind, Subscriber, Subscriptions
 from notifier.plan import effective
@@ -39,12 +39,12 @@ KEY = b"unsubscribe-test-key-0123456789abcdef"
 
 @pytest.fixture
 def setup(tmp_path: Path):  # type: ignore[no-untyped-def]
-    store = SqlArticleStore.open(f"sqlite:///{tmp_path / 'zw.db'}")
+    store = Storage.open(f"sqlite:///{tmp_path / 'zw.db'}")
     config = {"subs": Subscriptions((ALICE,))}
     signer = Signer(KEY)
     renderer = Renderer(public_url="https://z.example/", region=Gazetteer.default().find)
     service = UnsubscribeService(
-        ledger=Ledger(store.engine), signer=lambda: signer, renderer=lambda: renderer,
+        ledger=Ledger(store.ledger), signer=lambda: signer, renderer=lambda: renderer,
         subscriptions=lambda: config["subs"], start_seq=store.max_seq, clock=lambda: NOW,
     )
     app = Starlette(routes=service.routes(), middleware=[Middleware(GuardMiddleware)])

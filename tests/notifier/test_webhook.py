@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from notifier.config import Settings
 from notifier.deliver import DeliveryDeps, send_due
 from notifier.ledger import FAILED, RETRYING, SENT, Ledger
@@ -117,9 +117,9 @@ def make_deps(tmp_path: Path) -> DeliveryDeps:
         "delivery": {"concurrency": 4, "timeout": "0.5s",
                      "retry": {"initial": "30s", "max": "1h", "max_attempts": 3}},
     })
-    store = SqlArticleStore.open(settings.database)
+    store = Storage.open(settings.database)
     return DeliveryDeps(settings=settings, store=store, gazetteer=Gazetteer.default(),
-                        ledger=Ledger(store.engine), signer=Signer(b"k"), rng=random.Random(2))
+                        ledger=Ledger(store.ledger), signer=Signer(b"k"), rng=random.Random(2))
 
 
 def add_article(deps: DeliveryDeps, n: int, title: str) -> None:

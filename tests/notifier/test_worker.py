@@ -240,10 +240,11 @@ def test_sigterm_during_a_fan_out_loses_nothing_and_doubles_nothing(
 
 
 def test_the_worker_lock_admits_one_holder(database_url: str, tmp_path: Path) -> None:
-    from feeds.db import create_engine
+    from feeds.storage.engine import create_engine
+    from feeds.storage.locks import SqlWorkerLock
 
     engine = create_engine(database_url)
-    first, second = WorkerLock(engine), WorkerLock(engine)
+    first, second = WorkerLock(SqlWorkerLock(engine)), WorkerLock(SqlWorkerLock(engine))
     try:
         first.acquire(wait=False)
         with pytest.raises(WorkerBusy, match="another zonewire worker is running"):
@@ -329,14 +330,15 @@ def test_run_serves_feeds_health_and_metrics_then_stops_on_sigterm(tmp_path: Pat
 def test_digest_send_refuses_beside_a_running_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from feeds.db import create_engine
+    from feeds.storage.engine import create_engine
+    from feeds.storage.locks import SqlWorkerLock
     from notifier.cli import main
 
     monkeypatch.chdir(tmp_path)
     write_files(tmp_path, "sqlite:///var/zonewire.db", many_subscribers(1))
     assert main(["digest", "send"]) == 0  # creates the store
     engine = create_engine("sqlite:///var/zonewire.db")
-    worker_lock = WorkerLock(engine)
+    worker_lock = WorkerLock(SqlWorkerLock(engine))
     worker_lock.acquire(wait=False)
     try:
         capsys.readouterr()

@@ -17,7 +17,7 @@ from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sources.fetch import Fetcher, OffHost
 from feeds.sources.poll import IngestReport, ingest_source
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from tests.feeds.sources.conftest import TestServer, detail_path
 
 Policy = Callable[..., CrawlPolicy]
@@ -32,7 +32,7 @@ def other() -> Iterator[TestServer]:
         srv.close()
 
 
-def _poll(source: PortalSource, store: SqlArticleStore, gazetteer: Gazetteer,
+def _poll(source: PortalSource, store: Storage, gazetteer: Gazetteer,
           policy: CrawlPolicy, now: datetime) -> IngestReport:
     async def main() -> IngestReport:
         async with Fetcher(policy) as fetcher:
@@ -68,7 +68,7 @@ def _source(server: TestServer, **changes: Any) -> PortalSource:
 
 
 def test_links_and_redirects_to_another_host_are_never_followed(
-    server: TestServer, other: TestServer, store: SqlArticleStore, gazetteer: Gazetteer,
+    server: TestServer, other: TestServer, store: Storage, gazetteer: Gazetteer,
     now: datetime, fast_policy: Policy,
 ) -> None:
     _stage(server, other)
@@ -86,7 +86,7 @@ def test_links_and_redirects_to_another_host_are_never_followed(
 
 
 def test_allowed_hosts_lets_the_other_host_through(
-    server: TestServer, other: TestServer, store: SqlArticleStore, gazetteer: Gazetteer,
+    server: TestServer, other: TestServer, store: Storage, gazetteer: Gazetteer,
     now: datetime, fast_policy: Policy,
 ) -> None:
     _stage(server, other)

@@ -14,12 +14,12 @@ from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sources.fetch import Fetcher
 from feeds.sources.poll import IngestReport, ingest_source
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 
 def test_pages_dated_9999_or_1989_are_reported_and_the_others_stored(
     server: Any,
-    store: SqlArticleStore,
+    store: Storage,
     gazetteer: Gazetteer,
     now: datetime,
     fast_policy: Callable[..., CrawlPolicy],

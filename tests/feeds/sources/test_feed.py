@@ -12,7 +12,7 @@ from feeds.regions import Gazetteer
 from feeds.sources.feed import parse_feed
 from feeds.sources.fetch import Fetcher
 from feeds.sources.poll import IngestReport, ingest_source
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 Policy = Callable[..., CrawlPolicy]
 
@@ -43,7 +43,7 @@ def feed_source(server: Any, **changes: Any) -> FeedSource:
     return FeedSource(**values)
 
 
-def poll(source: FeedSource, store: SqlArticleStore, gazetteer: Gazetteer,
+def poll(source: FeedSource, store: Storage, gazetteer: Gazetteer,
          policy: CrawlPolicy, now: datetime) -> IngestReport:
     async def main() -> IngestReport:
         async with Fetcher(policy) as fetcher:
@@ -53,7 +53,7 @@ def poll(source: FeedSource, store: SqlArticleStore, gazetteer: Gazetteer,
 
 
 def test_feed_items_are_stored_with_the_configured_region(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.routes["/feed.xml"] = server.Reply(
         body=RSS.encode(), headers={"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -73,7 +73,7 @@ def test_feed_items_are_stored_with_the_configured_region(
 
 
 def test_feed_second_poll_is_conditional_and_later_items_are_not_backfill(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     state = {"body": RSS, "etag": '"f1"'}
 
@@ -108,7 +108,7 @@ def test_gbk_atom_feed_decodes() -> None:
 
 
 def test_a_page_that_is_not_a_feed_fails_the_poll(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.routes["/feed.xml"] = server.Reply(body="<html><body>维护中".encode())
     report = poll(feed_source(server), store, gazetteer, fast_policy(), now)

@@ -24,7 +24,7 @@ from feeds.regions import Gazetteer
 from feeds.sources.feed import parse_feed
 from feeds.sources.fetch import Fetcher
 from feeds.sources.poll import IngestReport, ingest_source
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 Policy = Callable[..., CrawlPolicy]
 GOOD_DATE = "Tue, 05 Mar 2024 09:30:00 +0800"
@@ -45,7 +45,7 @@ def item(title: str, link: str | None, date: str = GOOD_DATE, body: str = "正�
 
 
 def test_a_hostile_feed_over_http_keeps_its_good_items(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     body = rss([
         item("港区新材料项目签约", "https://example.org/news/1.html"),
@@ -112,7 +112,7 @@ def specs(draw: st.DrawFn) -> Spec:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=st.lists(specs(), min_size=1, max_size=8))
 def test_every_good_feed_item_is_stored_and_every_bad_one_reported(
-    store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, items: list[Spec]
+    store: Storage, gazetteer: Gazetteer, now: datetime, items: list[Spec]
 ) -> None:
     example = next(_examples)
     feed_url = f"https://example.org/{example}/feed.xml"

@@ -16,8 +16,7 @@ from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sources.fetch import Fetcher
 from feeds.sources.poll import IngestReport, ingest_source
-from feeds.sources.state import SourceStateStore
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 Policy = Callable[..., CrawlPolicy]
 
@@ -26,7 +25,7 @@ FUTURE = 102
 NOISE = 103
 
 
-def _poll(source: PortalSource, store: SqlArticleStore, gazetteer: Gazetteer,
+def _poll(source: PortalSource, store: Storage, gazetteer: Gazetteer,
           policy: CrawlPolicy, now: datetime) -> IngestReport:
     async def main() -> IngestReport:
         async with Fetcher(policy) as fetcher:
@@ -56,7 +55,7 @@ def _hostile_portal(server: Any) -> list[int]:
 
 
 def test_bad_pages_are_reported_and_the_good_ones_stored(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     good = _hostile_portal(server)
@@ -79,7 +78,7 @@ def test_bad_pages_are_reported_and_the_good_ones_stored(
     deep_url = server.url(server.detail_path(DEEP))
     assert deep_url in stored or f"{deep_url}: " in errors
 
-    state = SourceStateStore(store.engine).get("hostile")
+    state = store.sources.get("hostile")
     assert state.last_result == "partial" and state.backfill_done
 
     # The next poll works and asks for no page it already has or knows to be bad.
@@ -94,7 +93,7 @@ def test_bad_pages_are_reported_and_the_good_ones_stored(
 
 
 def test_a_page_nested_5000_levels_deep_is_still_read(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     _hostile_portal(server)

@@ -15,8 +15,7 @@ from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sources.fetch import Fetcher
 from feeds.sources.poll import IngestReport, ingest_source
-from feeds.sources.state import SourceStateStore
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 Policy = Callable[..., CrawlPolicy]
 
@@ -33,7 +32,7 @@ def portal(server: Any, **changes: Any) -> PortalSource:
 
 
 def poll(
-    source: PortalSource, store: SqlArticleStore, gazetteer: Gazetteer, policy: CrawlPolicy,
+    source: PortalSource, store: Storage, gazetteer: Gazetteer, policy: CrawlPolicy,
     now: datetime,
 ) -> IngestReport:
     async def main() -> IngestReport:
@@ -48,7 +47,7 @@ def detail_url(server: Any, n: int) -> str:
 
 
 def test_first_poll_stores_every_article_as_backfill(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     ids = server.mini_portal(12, per_page=5)
     report = poll(portal(server), store, gazetteer, fast_policy(), now)
@@ -64,12 +63,12 @@ def test_first_poll_stores_every_article_as_backfill(
     # every detail page fetched exactly once, robots.txt asked once
     assert sorted(server.detail_paths()) == sorted(server.detail_path(i) for i in ids)
     assert server.paths().count("/robots.txt") == 1
-    state = SourceStateStore(store.engine).get("mini")
+    state = store.sources.get("mini")
     assert state.backfill_done and state.last_result == "ok" and state.articles_found == 12
 
 
 def test_second_poll_fetches_no_known_detail_page(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(12, per_page=5)
     poll(portal(server), store, gazetteer, fast_policy(), now)
@@ -81,7 +80,7 @@ def test_second_poll_fetches_no_known_detail_page(
 
 
 def test_poll_after_new_articles_fetches_only_those_and_notifies(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(12, per_page=5)
     poll(portal(server), store, gazetteer, fast_policy(), now)
@@ -99,7 +98,7 @@ def test_poll_after_new_articles_fetches_only_those_and_notifies(
 
 
 def test_404_is_counted_the_poll_goes_on_and_it_is_not_refetched(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(6, per_page=10)
     del server.routes[server.detail_path(4)]
@@ -112,12 +111,12 @@ def test_404_is_counted_the_poll_goes_on_and_it_is_not_refetched(
     again = poll(portal(server), store, gazetteer, fast_policy(), now + timedelta(minutes=10))
     assert (again.new, again.failed) == (0, 0)
     assert server.detail_paths() == []  # a page gone for good is not asked for every poll
-    state = SourceStateStore(store.engine).get("mini")
+    state = store.sources.get("mini")
     assert state.error_count == 1 and state.last_result == "ok"
 
 
 def test_500_once_is_stored_after_the_retry(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(4, per_page=10)
     good = server.routes[server.detail_path(2)]
@@ -130,7 +129,7 @@ def test_500_once_is_stored_after_the_retry(
 
 
 def test_slow_page_fails_the_poll_goes_on_and_the_next_poll_retries_it(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(5, per_page=10)
     good = server.routes[server.detail_path(3)]
@@ -148,7 +147,7 @@ def test_slow_page_fails_the_poll_goes_on_and_the_next_poll_retries_it(
 
 
 def test_non_article_page_is_reported_with_the_reason_and_not_stored(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(3, per_page=10)
     server.routes[server.detail_path(2)] = server.Reply(
@@ -163,7 +162,7 @@ def test_non_article_page_is_reported_with_the_reason_and_not_stored(
 
 
 def test_unchanged_list_page_is_answered_304_and_nothing_else_is_fetched(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(3, per_page=10)
     body = server.routes["/list/1"].body
@@ -183,7 +182,7 @@ def test_unchanged_list_page_is_answered_304_and_nothing_else_is_fetched(
 
 
 def test_list_page_validators_are_kept_only_when_every_article_was_fetched(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(3, per_page=10)
     body = server.routes["/list/1"].body
@@ -208,7 +207,7 @@ def test_list_page_validators_are_kept_only_when_every_article_was_fetched(
 
 
 def test_robots_txt_disallowed_detail_pages_are_not_fetched(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(3, per_page=10)
     server.routes["/robots.txt"] = server.Reply(
@@ -222,7 +221,7 @@ def test_robots_txt_disallowed_detail_pages_are_not_fetched(
 
 
 def test_max_pages_bounds_the_walk(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(20, per_page=5)
     report = poll(portal(server, max_pages=2), store, gazetteer, fast_policy(), now)
@@ -231,24 +230,24 @@ def test_max_pages_bounds_the_walk(
 
 
 def test_list_url_that_fails_makes_the_poll_failed_and_not_a_backfill(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.routes["/list/1"] = server.Reply(500, b"down")
     report = poll(portal(server), store, gazetteer, fast_policy(retries=0), now)
     assert (report.result, report.failed) == ("failed", 1)
     assert [p.kind for p in report.problems] == ["failing"]
-    state = SourceStateStore(store.engine).get("mini")
+    state = store.sources.get("mini")
     assert state.consecutive_failures == 1 and not state.backfill_done
     # The portal comes back: this first successful poll is the backfill.
     server.mini_portal(2, per_page=10)
     later = poll(portal(server), store, gazetteer, fast_policy(), now + timedelta(minutes=10))
     assert (later.result, later.new, later.backfill) == ("ok", 2, True)
-    state = SourceStateStore(store.engine).get("mini")
+    state = store.sources.get("mini")
     assert state.consecutive_failures == 0 and state.backfill_done
 
 
 def test_list_pages_without_detail_links_are_flagged(
-    server: Any, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
+    server: Any, store: Storage, gazetteer: Gazetteer, now: datetime, fast_policy: Policy
 ) -> None:
     server.mini_portal(3, per_page=10)
     poll(portal(server), store, gazetteer, fast_policy(), now)

@@ -15,13 +15,13 @@ from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sources.fetch import Fetcher
 from feeds.sources.poll import IngestReport, ingest_source
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 from tests.feeds.sources.conftest import TestServer, detail_path
 
 Policy = Callable[..., CrawlPolicy]
 
 
-def _poll(server: TestServer, robots: str, store: SqlArticleStore, gazetteer: Gazetteer,
+def _poll(server: TestServer, robots: str, store: Storage, gazetteer: Gazetteer,
           policy: CrawlPolicy, now: datetime, **changes: Any) -> IngestReport:
     server.routes["/robots.txt"] = server.Reply(
         body=robots.encode(), headers={"Content-Type": "text/plain"}
@@ -39,7 +39,7 @@ def _poll(server: TestServer, robots: str, store: SqlArticleStore, gazetteer: Ga
 
 
 def test_wildcard_disallow_blocks_every_detail_page(
-    server: TestServer, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    server: TestServer, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     server.mini_portal(6, per_page=6)
@@ -52,7 +52,7 @@ def test_wildcard_disallow_blocks_every_detail_page(
 
 
 def test_dollar_anchors_the_end_of_the_path(
-    server: TestServer, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    server: TestServer, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     server.mini_portal(12, per_page=12)
@@ -65,7 +65,7 @@ def test_dollar_anchors_the_end_of_the_path(
 
 
 def test_longest_match_wins_and_allow_beats_a_shorter_disallow(
-    server: TestServer, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    server: TestServer, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     ids = server.mini_portal(4, per_page=4)
@@ -82,7 +82,7 @@ def test_longest_match_wins_and_allow_beats_a_shorter_disallow(
 
 
 def test_crawl_delay_spaces_requests_when_longer_than_the_configured_delay(
-    server: TestServer, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    server: TestServer, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     server.mini_portal(3, per_page=3)

@@ -19,7 +19,7 @@ from feeds.regions import Gazetteer
 from feeds.sample import DETAIL_PATTERN, LIST_PATH, SamplePortal, serve_portal
 from feeds.sources.fetch import Fetcher
 from feeds.sources.poll import IngestReport, ingest_source
-from feeds.store import SqlArticleStore
+from feeds.storage import Storage
 
 Policy = Callable[..., CrawlPolicy]
 DETAILS = "/index.php/home/news/detail/"
@@ -44,7 +44,7 @@ def source(portal: SamplePortal, **changes: Any) -> PortalSource:
     return PortalSource(**values)
 
 
-def poll(portal: SamplePortal, store: SqlArticleStore, gazetteer: Gazetteer,
+def poll(portal: SamplePortal, store: Storage, gazetteer: Gazetteer,
          policy: CrawlPolicy, now: datetime) -> IngestReport:
     async def main() -> IngestReport:
         async with Fetcher(policy) as fetcher:
@@ -54,7 +54,7 @@ def poll(portal: SamplePortal, store: SqlArticleStore, gazetteer: Gazetteer,
 
 
 def test_crawl_stores_exactly_the_sample_truth(
-    sample: SamplePortal, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    sample: SamplePortal, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     report = poll(sample, store, gazetteer, fast_policy(), now)
@@ -74,7 +74,7 @@ def test_crawl_stores_exactly_the_sample_truth(
 
 
 def test_second_poll_is_conditional_and_fetches_no_known_page(
-    sample: SamplePortal, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    sample: SamplePortal, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     poll(sample, store, gazetteer, fast_policy(), now)
@@ -87,7 +87,7 @@ def test_second_poll_is_conditional_and_fetches_no_known_page(
 
 
 def test_new_articles_are_the_only_pages_fetched_and_are_not_backfill(
-    sample: SamplePortal, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    sample: SamplePortal, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     poll(sample, store, gazetteer, fast_policy(), now)
@@ -103,7 +103,7 @@ def test_new_articles_are_the_only_pages_fetched_and_are_not_backfill(
 
 
 def test_404_500_once_and_slow_pages_in_one_poll(
-    sample: SamplePortal, store: SqlArticleStore, gazetteer: Gazetteer, now: datetime,
+    sample: SamplePortal, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
     pages = sample.pages()
