@@ -36,6 +36,16 @@ _PROVINCE_SUFFIXES = (
     "市",
 )
 _CITY_SUFFIXES = ("地区", "市", "盟")
+#: Suffixes that end a name's core but give no short name (嘉兴港区 is not 嘉兴港).
+_OTHER_SUFFIXES = ("自治州", "自治县", "区", "县", "旗")
+#: Every administrative suffix, longest first: the one table of them.
+ADMIN_SUFFIXES = tuple(
+    sorted(
+        dict.fromkeys((*_PROVINCE_SUFFIXES, *_CITY_SUFFIXES, *_OTHER_SUFFIXES)),
+        key=len,
+        reverse=True,
+    )
+)
 
 #: Names that read like a development zone (SPEC §7).
 ZONE_SUFFIXES = ("开发区", "园区", "新区", "港区", "基地", "园", "区")
@@ -85,12 +95,24 @@ def looks_like_zone(name: str) -> bool:
     return name.endswith(ZONE_SUFFIXES)
 
 
-def _short_names(name: str, level: RegionLevel) -> list[str]:
-    suffixes = _PROVINCE_SUFFIXES if level is RegionLevel.PROVINCE else _CITY_SUFFIXES
+def _strip_suffix(name: str, suffixes: Sequence[str]) -> str | None:
+    """``name`` without the first of ``suffixes`` it ends with, if two characters stay."""
     for suffix in suffixes:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return [name[: -len(suffix)]]
-    return []
+            return name[: -len(suffix)]
+    return None
+
+
+def core_name(name: str) -> str:
+    """A region's name without its administrative suffix (嘉兴市 -> 嘉兴, 广西壮族自治区
+    -> 广西); used to tell a name that is built on a region's from a misspelling."""
+    return _strip_suffix(name, ADMIN_SUFFIXES) or name
+
+
+def _short_names(name: str, level: RegionLevel) -> list[str]:
+    suffixes = _PROVINCE_SUFFIXES if level is RegionLevel.PROVINCE else _CITY_SUFFIXES
+    short = _strip_suffix(name, suffixes)
+    return [] if short is None else [short]
 
 
 class Gazetteer:

@@ -25,7 +25,7 @@ from pydantic import (
 
 from feeds.models import CrawlPolicy, FeedSource, PortalSource, Source
 from feeds.sources.hosts import host_key
-from notifier import yamlpos
+from notifier import yaml_problems, yamlpos
 from notifier.errors import ConfigError
 from notifier.field_checks import header_problem
 from notifier.tokens import key_problem
@@ -286,7 +286,7 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
 
 def problems_error(problems: list[str], file: str) -> ConfigError:
     """One :class:`ConfigError` for every problem of one file, one per line."""
-    problems = yamlpos.sort_problems(problems)
+    problems = yaml_problems.sort_problems(problems)
     if len(problems) == 1:
         return ConfigError(problems[0], problems)
     header = f"{file}: {len(problems)} problems"
@@ -327,7 +327,7 @@ def settings_from_document(
     try:
         settings = Settings.model_validate(expanded)
     except ValidationError as exc:
-        problems += yamlpos.pydantic_problems(doc, exc.errors(), Settings, data=expanded)
+        problems += yaml_problems.pydantic_problems(doc, exc.errors(), Settings, data=expanded)
     if settings is not None and (why := header_problem(settings.email.from_, "'from'")):
         problems.append(doc.problem(("email", "from"), why))
     if settings is not None and settings.secret_key is not None:

@@ -12,12 +12,7 @@ import base64
 import binascii
 import re
 import unicodedata
-from pathlib import Path
 from urllib.parse import urlsplit
-
-#: Webhook formats that ship with zonewire (templates ``webhook/<format>.json.j2``).
-BUILTIN_FORMATS = ("json", "dingtalk", "wecom", "feishu", "slack")
-BUNDLED_TEMPLATES = Path(__file__).parent / "templates"
 
 #: Standard Webhooks: a signing secret is 24 to 64 random bytes.
 WHSEC_BYTES = (24, 64)
@@ -67,17 +62,6 @@ def whsec_problem(secret: str) -> str | None:
             f"{low} to {high}; copy the whole secret from the receiver"
         )
     return None
-
-
-def webhook_formats(templates_dir: Path | None) -> list[str]:
-    """Every webhook format a subscriber may name: built in, bundled or the user's."""
-    found = set(BUILTIN_FORMATS)
-    for base in (BUNDLED_TEMPLATES, templates_dir):
-        if base is not None and (base / "webhook").is_dir():
-            found.update(
-                p.name.removesuffix(".json.j2") for p in (base / "webhook").glob("*.json.j2")
-            )
-    return sorted(found)
 
 
 _URL_HOST = re.compile(r"^[^\s/?#]+$")

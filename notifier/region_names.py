@@ -12,21 +12,12 @@ import difflib
 from dataclasses import dataclass
 
 from feeds.models import Region
-from feeds.regions import Ambiguous, Gazetteer, Unknown, looks_like_zone, zone_key
-
-_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "地区", "省", "市", "区", "县", "盟", "旗")
-
-
-def _core(name: str) -> str:
-    for suffix in _SUFFIXES:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return name[: -len(suffix)]
-    return name
+from feeds.regions import Ambiguous, Gazetteer, Unknown, core_name, looks_like_zone, zone_key
 
 
 def _named_after(name: str, region: Region) -> bool:
     """嘉兴港区 is named after 嘉兴市 (it lies in it); 海定区 is not named after 海淀区."""
-    core = _core(region.name)
+    core = core_name(region.name)
     return len(name) > len(core) and core in name
 
 

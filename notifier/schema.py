@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from notifier.config import Settings
-from notifier.subscriptions import SubscriptionsFile
+from notifier.subscription_file import SubscriptionsFile
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 

@@ -23,19 +23,12 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ValidationError
 
 from feeds.regions import Gazetteer
-from notifier import yamlpos
+from notifier import yaml_problems, yamlpos
 from notifier.config import expand_tree, problems_error
 from notifier.errors import ConfigError
-from notifier.field_checks import (
-    BUILTIN_FORMATS,
-    BUNDLED_TEMPLATES,
-    check_webhook_url,
-    header_problem,
-    webhook_formats,
-    whsec_problem,
-)
+from notifier.field_checks import check_webhook_url, header_problem, whsec_problem
 from notifier.models import Keywords, Schedule, Subscriber, Subscriptions, WebhookTarget
-from notifier.region_names import RegionOutcome, resolve_region
+from notifier.region_names import resolve_region
 from notifier.schedules import parse_schedule
 from notifier.subscription_file import (
     DefaultsModel,
@@ -44,19 +37,7 @@ from notifier.subscription_file import (
     SubscriptionsFile,
     WebhookModel,
 )
-
-# Names other modules import from here.
-__all__ = [
-    "BUILTIN_FORMATS",
-    "BUNDLED_TEMPLATES",
-    "RegionOutcome",
-    "SubscriptionsFile",
-    "check_webhook_url",
-    "load_subscriptions",
-    "resolve_region",
-    "subscriptions_from_document",
-    "webhook_formats",
-]
+from notifier.template_files import webhook_formats
 
 Path_ = tuple[str | int, ...]
 
@@ -185,7 +166,7 @@ class _Checker:
         try:
             defaults = DefaultsModel.model_validate(value)
         except ValidationError as exc:
-            self.problems += yamlpos.pydantic_problems(
+            self.problems += yaml_problems.pydantic_problems(
                 self.doc, exc.errors(), DefaultsModel, ("defaults",), value
             )
             return DefaultsModel()
@@ -216,9 +197,10 @@ class _Checker:
             errors = [
                 e
                 for e in exc.errors()
-                if (*path, *yamlpos.resolve_loc(e["loc"], entry, SubscriberModel)[0]) not in failed
+                if (*path, *yaml_problems.resolve_loc(e["loc"], entry, SubscriberModel)[0])
+                not in failed
             ]
-            self.problems += yamlpos.pydantic_problems(
+            self.problems += yaml_problems.pydantic_problems(
                 self.doc, errors, SubscriberModel, path, entry
             )
             # Check what can still be checked, so one run reports everything.
@@ -311,10 +293,10 @@ class _Checker:
             return Subscriptions()
         failed: set[Path_] = set()
         data = expand_tree(raw, self.doc, self.problems, self.environ, failed=failed)
-        valid = yamlpos.field_names(SubscriptionsFile)
+        valid = yaml_problems.field_names(SubscriptionsFile)
         for key in data:
             if key not in valid:
-                self.problem((key,), yamlpos.unknown_key_message(str(key), valid), key=True)
+                self.problem((key,), yaml_problems.unknown_key_message(str(key), valid), key=True)
         defaults = self.defaults(data, raw)
         entries = data.get("subscribers")
         if entries is None:
@@ -334,7 +316,7 @@ class _Checker:
             )
             if made is not None:
                 subscribers.append(made)
-        return Subscriptions(tuple(subscribers), tuple(yamlpos.sort_problems(self.warnings)))
+        return Subscriptions(tuple(subscribers), tuple(yaml_problems.sort_problems(self.warnings)))
 
 
 def subscriptions_from_document(

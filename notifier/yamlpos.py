@@ -6,6 +6,9 @@ parser when available) and built into plain Python data while a table records
 where each value and each mapping key started. A pydantic error ``loc`` or any
 path into the data then maps back to ``file:line:col`` (SPEC §3: 1-based lines
 and columns, columns counted in characters, as PyYAML's marks count them).
+
+Positions only: turning a pydantic error into words at a position is
+:mod:`notifier.yaml_problems`.
 """
 
 from __future__ import annotations
@@ -16,15 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-# Re-exported: callers take everything YAML-related from this module.
-from notifier.yaml_problems import (
-    field_names,
-    pydantic_problems,
-    resolve_loc,
-    sort_problems,
-    unknown_key_message,
-)
 
 Path_ = tuple[str | int, ...]
 
@@ -258,16 +252,3 @@ def load(path: Path, display: str | None = None) -> Document:
 
 class YamlSyntaxError(ValueError):
     """Raised by :func:`parse` with a ready ``file:line:col: message``."""
-
-__all__ = [
-    "Document",
-    "Pos",
-    "YamlSyntaxError",
-    "field_names",
-    "load",
-    "parse",
-    "pydantic_problems",
-    "resolve_loc",
-    "sort_problems",
-    "unknown_key_message",
-]

@@ -2,10 +2,11 @@
 
 ``json`` bodies are signed per Standard Webhooks by its reference library
 (``standardwebhooks``; ``webhook-id`` = the digest id, so a re-send after a crash is
-recognisably the same delivery); DingTalk and Feishu robots get their own timestamp + secret signatures. WeCom and Slack carry their
-secret in the URL (Slack and Feishu in its path), so every error names the hook
-through :mod:`notifier.redact`. HTTP 5xx, 429 (honouring ``Retry-After``), timeouts
-and connection errors are temporary; other 4xx are permanent and 410 disables the hook.
+recognisably the same delivery); DingTalk and Feishu robots get their own timestamp +
+secret signatures. WeCom and Slack carry their secret in the URL (Slack and Feishu in
+its path), so every error names the hook through :mod:`notifier.redact`. HTTP 5xx,
+429 (honouring ``Retry-After``), timeouts and connection errors are temporary; other
+4xx are permanent and 410 disables the hook.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from notifier import yamlpos
 from notifier.app import App
 from notifier.errors import ConfigError
 from notifier.models import Subscriptions
+from notifier.region_names import resolve_region
 from notifier.reload import load_subscriptions_for
-from notifier.subscriptions import resolve_region
 from notifier.tokens import SecretKeyError, read_key_file
 
 log = logging.getLogger(__name__)

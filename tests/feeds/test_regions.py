@@ -8,6 +8,7 @@ from feeds.regions import (
     Gazetteer,
     Unknown,
     apply_aliases,
+    core_name,
     looks_like_zone,
     pad_adcode,
     slugify,
@@ -116,3 +117,18 @@ def test_applying_aliases_again_replaces_the_earlier_ones() -> None:
     apply_aliases(gaz, {"朝阳区": "北京市/朝阳区"})
     apply_aliases(gaz, {})  # the alias was removed from the configuration
     assert isinstance(gaz.resolve("朝阳区"), Ambiguous)
+
+
+@pytest.mark.parametrize(("name", "core"), [
+    ("嘉兴市", "嘉兴"),
+    ("广西壮族自治区", "广西"),  # the long official suffix first
+    ("香港特别行政区", "香港"),
+    ("锡林郭勒盟", "锡林郭勒"),
+    ("大兴安岭地区", "大兴安岭"),  # 地区, not 区
+    ("长阳土家族自治县", "长阳土家族"),
+    ("海淀区", "海淀"),
+    ("西城", "西城"),  # no suffix: unchanged
+    ("新区", "新区"),  # two characters must stay
+])
+def test_core_name_drops_one_administrative_suffix(name: str, core: str) -> None:
+    assert core_name(name) == core

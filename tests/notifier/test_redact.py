@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.cli import main
+from notifier.field_checks import check_webhook_url
 from notifier.redact import MASK, redact_text, redact_url, scrub, secrets_of
-from notifier.subscriptions import check_webhook_url
 
 SLACK_TOKEN = "Zq7xK2mWp9Lr4Tv8Yb3Nc6Hd"
 
