@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Literal
 
+from selectolax.lexbor import LexborNode
+
 from feeds.charset import decode_page
 from feeds.dates import parse_date
 from feeds.errors import ExtractError
@@ -37,6 +39,14 @@ __all__ = ["Method", "SiteArticle", "extract_site_article", "extract_site_page"]
 Method = Literal["auto", "labels", "generic"]
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_NO_TEXT = frozenset({"head", "script", "style", "noscript", "template", "iframe", "select"})
+_SPACE = "[\\s\xa0\u3000]*"
+#: On the raw text of an element: a date label followed by a (possibly full-width) year.
+_ROOT_DATE = re.compile(
+    f"(?:发布时间|发布日期|发表时间|日期|时间){_SPACE}[:：]?{_SPACE}[0-9０-９]{{4}}"
+)
+#: What closes an article on these sites: page tools or neighbour links.
+_ROOT_END = re.compile("打印此页|打印本页|关闭窗口|上一篇|下一篇|上一条|下一条")
 #: Info lines are short; longer lines are body text and are not scanned for labels.
 _INFO_MAX = 300
 #: Lines an info block may spread over (a label and its value in separate elements).
@@ -163,11 +173,12 @@ def extract_site_article(
     tree = parse_page(html)
     meta = page_meta(tree)
     base = url if url.startswith(("http://", "https://")) else ""
-    lines = page_lines(tree.body or tree.root, base)
-    plain = [_plain(line.text) if not line.text.startswith(_IMG) else "" for line in lines]
-    folded = [_fold(text) if len(text) <= _INFO_MAX else "" for text in plain]
-    info = _find_info(folded, plain)
     title_part, site_from_title = split_title(meta.title_tag)
+    body = tree.body or tree.root
+    root = _article_root(body, title_part or meta.title)
+    lines, plain, folded, info = _read_lines(root, base)
+    if info is None and root is not body:  # the narrowing guessed wrong: the whole page
+        lines, plain, folded, info = _read_lines(body, base)
     title = _title(lines, plain, info, title_part or meta.title, site_from_title)
     if not title:
         raise ExtractError(f"{url}: no title: no main heading and no <title>")
@@ -214,6 +225,52 @@ def extract_site_article(
         ),
         body_from,
     )
+
+
+def _read_lines(
+    root: LexborNode | None, base: str
+) -> tuple[list[Line], list[str], list[str], _Info | None]:
+    lines = page_lines(root, base)
+    plain = [_plain(line.text) if not line.text.startswith(_IMG) else "" for line in lines]
+    folded = [_fold(text) if len(text) <= _INFO_MAX else "" for text in plain]
+    return lines, plain, folded, _find_info(folded, plain)
+
+
+def _article_root(body: LexborNode | None, title: str | None) -> LexborNode | None:
+    """The smallest element holding both a labelled date and the page tools or
+    neighbour links after the body (its parent when the ``<title>``'s article part is
+    not in it: the heading may sit just outside): menus, side lists and footers of a
+    big page stay out of the (Python) line pass. Without both, the whole body.
+
+    Each level reads its children's text within a budget (a few passes over the
+    page's text), so a deep page stays linear, as in :func:`feeds.extract.article_root`.
+    """
+    if body is None:
+        return None
+    text = body.text()
+    if _ROOT_DATE.search(text) is None or _ROOT_END.search(text) is None:
+        return body
+    budget = 4 * len(text) + 65536
+    node = body
+    while budget > 0:
+        child = node.child
+        inner = None
+        while child is not None and budget > 0:
+            if child.tag not in _NO_TEXT and child.tag != "-text" and child.tag is not None:
+                child_text = child.text()
+                budget -= len(child_text) + 64
+                if _ROOT_DATE.search(child_text) and _ROOT_END.search(child_text):
+                    inner = child
+                    break
+            else:
+                budget -= 64
+            child = child.next
+        if inner is None:
+            break
+        node = inner
+    if node is body or node.parent is None or (title and title in node.text()):
+        return node
+    return node.parent
 
 
 def _find_info(folded: list[str], plain: list[str]) -> _Info | None:
