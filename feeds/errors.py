@@ -23,10 +23,6 @@ class RecordRefused(StoreError, ValueError):
     """
 
 
-class RegionError(FeedsError, LookupError):
-    """A region name, key or adcode that cannot be resolved."""
-
-
 class ImportLineError(FeedsError, ValueError):
     """One bad line of a JSONL import; carries its 1-based line number."""
 

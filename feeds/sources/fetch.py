@@ -1,16 +1,16 @@
-"""The one place where crawler bytes meet the network.
+"""The crawler's way to the network: politeness, robots.txt, retries and redirects.
 
-:class:`Fetcher` wraps one :class:`httpx.AsyncClient` and adds what a polite,
-bounded crawler needs: a User-Agent naming zonewire, robots.txt read by protego per
-RFC 9309 (wildcards, ``$``, longest match, ``Crawl-delay``), a concurrency limit and
-a delay per host, conditional GET, a total deadline per attempt, a maximum body
-size (streamed, aborted past the limit) and retries with exponential backoff on
-5xx, 429, timeouts and connection errors.
+:class:`Fetcher` wraps one :class:`~feeds.sources.transport.HttpGet` and adds what a
+polite, bounded crawler needs: a User-Agent naming zonewire, robots.txt read by
+protego per RFC 9309 (wildcards, ``$``, longest match, ``Crawl-delay``), a
+concurrency limit and a delay per host, conditional GET, and retries with
+exponential backoff on 5xx, 429, timeouts and connection errors.
 
 Redirects are followed here, hop by hop (issue 11): each hop must stay on the hosts
 the caller allows and pass that host's robots.txt and politeness, so a portal
-cannot send the crawler to a host nobody configured. httpx exceptions are
-translated here, once, into :class:`feeds.errors.FetchError` subclasses, so the
+cannot send the crawler to a host nobody configured. One GET on the wire (the httpx
+client, the streamed size limit, httpx exceptions translated once into
+:class:`feeds.errors.FetchError` subclasses) is :mod:`feeds.sources.transport`; the
 crawler above never imports httpx.
 """
 
@@ -27,7 +27,6 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import httpx
 
 from feeds.errors import FetchError
-from feeds.httpdates import retry_after
 from feeds.models import CrawlPolicy
 from feeds.sources.hosts import host_key
 from feeds.sources.pages import (
@@ -41,6 +40,7 @@ from feeds.sources.pages import (
     RobotsUnavailable,
 )
 from feeds.sources.robots import Robots, agent_token
+from feeds.sources.transport import HttpGet, Redirect, Retryable
 
 __all__ = [
     "ConnectionFailed", "FetchTimeout", "Fetcher", "HTTPStatusError", "OffHost", "Page",
@@ -49,8 +49,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: httpx keeps at most this many connections per client (pool size).
-MAX_POOL = 16
 #: A server's Retry-After is honoured up to this many seconds; longer waits fail the page.
 MAX_RETRY_AFTER = 60.0
 #: Backoff never grows past this, however many retries are configured.
@@ -59,7 +57,6 @@ MAX_BACKOFF = 60.0
 ROBOTS_MAX_BYTES = 500 * 1024
 #: Redirect hops followed per request (RFC 9309 §2.3.1.2 asks for at least five).
 MAX_REDIRECTS = 5
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(slots=True)
@@ -90,22 +87,7 @@ class Fetcher:
     ) -> None:
         self.policy = policy
         self._hosts: dict[str, _Host] = {}
-        pool = min(MAX_POOL, max(1, policy.per_host_concurrency * 4))
-        seconds = policy.timeout.total_seconds()
-        self._deadline = seconds
-        headers = {
-            "User-Agent": policy.user_agent,
-            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-            "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
-            **policy.extra_headers,
-        }
-        self._client = httpx.AsyncClient(
-            headers=headers,
-            timeout=httpx.Timeout(seconds),
-            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-            follow_redirects=False,  # followed in get(), one checked hop at a time
-            transport=transport,
-        )
+        self._http = HttpGet(policy, transport=transport)
         self.requests = 0  # HTTP requests sent, robots.txt and retries included
 
     async def __aenter__(self) -> Fetcher:
@@ -120,7 +102,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()
 
     # -- public ---------------------------------------------------------------
 
@@ -184,7 +166,7 @@ class Fetcher:
                 await self._check_robots(current, host, hosts)
             try:
                 page = await self._with_retries(current, host, headers, limit=limit)
-            except _Redirect as hop:
+            except Redirect as hop:
                 try:
                     target = urldefrag(urljoin(current, hop.location))[0]
                 except ValueError:
@@ -260,7 +242,7 @@ class Fetcher:
                 return await self._with_retries(
                     current, self._host(current), {}, limit=ROBOTS_MAX_BYTES
                 )
-            except _Redirect as hop:
+            except Redirect as hop:
                 try:
                     current = urldefrag(urljoin(current, hop.location))[0]
                 except ValueError:
@@ -280,7 +262,7 @@ class Fetcher:
                 wait = self._backoff(attempt)
                 log.info("%s: %s; retry %d/%d in %.1fs", url, exc.reason, attempt,
                          attempts - 1, wait)
-            except _Retryable as exc:
+            except Retryable as exc:
                 if attempt == attempts or exc.wait > MAX_RETRY_AFTER:
                     raise HTTPStatusError(url, exc.status) from None
                 wait = max(exc.wait, self._backoff(attempt))
@@ -315,68 +297,7 @@ class Fetcher:
         async with host.semaphore:
             await self._pace(host)
             self.requests += 1
-            try:
-                async with asyncio.timeout(self._deadline):
-                    return await self._request(url, headers, limit)
-            except TimeoutError:
-                raise FetchTimeout(
-                    url, f"timed out after {self._deadline:g}s (crawl.timeout)"
-                ) from None
-            except httpx.TimeoutException:
-                raise FetchTimeout(
-                    url, f"timed out after {self._deadline:g}s (crawl.timeout)"
-                ) from None
-            except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-                raise ConnectionFailed(
-                    url, f"connection failed: {exc or type(exc).__name__}"
-                ) from None
-            except httpx.HTTPError as exc:
-                raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
-
-    async def _request(self, url: str, headers: dict[str, str], limit: int) -> Page:
-        async with self._client.stream("GET", url, headers=headers) as response:
-            status = response.status_code
-            if status == 304:
-                return self._page(url, response, b"", not_modified=True)
-            location = response.headers.get("Location")
-            if status in _REDIRECTS and location:
-                raise _Redirect(location.strip())
-            if status >= 500 or status == 429:
-                raise _Retryable(
-                    status, retry_after(response.headers.get("Retry-After"), time.time()) or 0.0
-                )
-            if status >= 400:
-                raise HTTPStatusError(url, status, f"HTTP {status} {response.reason_phrase}")
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > limit:
-                raise PageTooLarge(
-                    url, f"page is {int(declared)} bytes, over crawl.max_page_bytes={limit}"
-                )
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise PageTooLarge(
-                        url, f"page passed crawl.max_page_bytes={limit}; download aborted"
-                    )
-                chunks.append(chunk)
-            return self._page(url, response, b"".join(chunks))
-
-    @staticmethod
-    def _page(
-        url: str, response: httpx.Response, body: bytes, *, not_modified: bool = False
-    ) -> Page:
-        return Page(
-            url=url,
-            final_url=str(response.url),
-            status=response.status_code,
-            content=body,
-            content_type=response.headers.get("Content-Type"),
-            etag=response.headers.get("ETag"),
-            last_modified=response.headers.get("Last-Modified"),
-            not_modified=not_modified,
-        )
+            return await self._http.get(url, headers, limit)
 
 
 def _confine(url: str, current: str, hosts: Collection[str] | None) -> None:
@@ -390,20 +311,3 @@ def _confine(url: str, current: str, hosts: Collection[str] | None) -> None:
     if current == url:
         raise OffHost(url, f"host {shown} is not the source's host and not in allowed_hosts")
     raise OffHost(url, f"redirected to other host {shown}, not in allowed_hosts")
-
-
-class _Redirect(Exception):
-    """A 3xx with a Location: get() checks the next hop before following it."""
-
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
-
-
-class _Retryable(Exception):
-    """A 5xx or 429 worth asking again; internal to the retry loop."""
-
-    def __init__(self, status: int, wait: float) -> None:
-        super().__init__(status)
-        self.status = status
-        self.wait = wait
