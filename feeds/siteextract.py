@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Literal
@@ -29,6 +28,7 @@ from feeds.errors import ExtractError
 from feeds.lines import _IMG, _SEP, _SPACES, Line, page_lines
 from feeds.models import ArticleRecord
 from feeds.nesting import parse_page
+from feeds.siteinfo import INFO_MAX, Info, find_info, fold, info_like
 from feeds.sitemeta import PageMeta, page_meta, split_title, url_date
 from feeds.urls import InvalidURL, canonical_url
 
@@ -47,35 +47,9 @@ _ROOT_DATE = re.compile(
 )
 #: What closes an article on these sites: page tools or neighbour links.
 _ROOT_END = re.compile("打印此页|打印本页|关闭窗口|上一篇|下一篇|上一条|下一条")
-#: Info lines are short; longer lines are body text and are not scanned for labels.
-_INFO_MAX = 300
-#: Lines an info block may spread over (a label and its value in separate elements).
-_INFO_LINES = 6
 #: How far above the info line the heading is looked for.
 _TITLE_REACH = 6
 
-_DATE_LABELS = r"发布时间|发布日期|发表时间|日期|时间"
-_STRONG_DATE = frozenset({"发布时间", "发布日期", "发表时间"})
-_SOURCE_LABELS = ("信息来源", "文章来源", "稿件来源", "来源")
-_OTHER_LABELS = (
-    "更新时间", "浏览次数", "阅读次数", "访问次数", "点击数", "点击量", "点击率", "浏览量",
-    "阅读量", "访问量", "作者", "责任编辑", "编辑", "审核", "字号", "字体", "分享到", "索引号",
-    "发布机构", "发文机关", "所属栏目",
-)
-# Date labels take an optional colon (发布日期 2026-11-20); the others need one, so a
-# word such as 编辑部 in a value is not cut as a label.
-_LABEL = re.compile(
-    "(" + "|".join(sorted(_OTHER_LABELS + _SOURCE_LABELS, key=len, reverse=True)) + r")\s*:"
-    + "|(" + _DATE_LABELS + r")\s*:?"
-)
-_ANY_LABEL = re.compile("|".join((_DATE_LABELS, *_SOURCE_LABELS)))
-_BARE_LABEL_END = re.compile("(?:" + _LABEL.pattern + r")\s*$")
-_DATE = re.compile(
-    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
-    r"(?:\s*\d{1,2}\s*[:时]\s*\d{1,2}(?:\s*[:分]\s*\d{1,2}\s*秒?)?)?"
-)
-_VALUE_TRIM = " |丨/·-—:,，;；【】[]〔〕"
-_VALUE_CUT = re.compile(r"[【\[|丨]|\s{2,}|\d{4}\s*[-/.年]\s*\d{1,2}")
 _BREADCRUMB = re.compile(r"^(?:您现在的位置|您的位置|当前位置|所在位置|当前页面)")
 # Page tools and link boxes that end the article once some body was read.
 _STOP = re.compile(
@@ -114,15 +88,6 @@ def _is_chrome(text: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _Info:
-    start: int
-    end: int  # first line after the info block
-    date: str | None
-    source: str | None
-    strong: bool
-
-
-@dataclass(frozen=True, slots=True)
 class SiteArticle:
     """A site page's record and how its body was found (``labels`` or ``generic``)."""
 
@@ -158,12 +123,6 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 def _plain(text: str) -> str:
     return _SPACES.sub(" ", text.replace(_SEP, "")).strip()
-
-
-def _fold(text: str) -> str:
-    """For matching only: NFKC folds full-width colons, digits and spaces to ASCII.
-    What is shown (title, source, body) keeps the page's own characters."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
 def extract_site_article(
@@ -229,11 +188,11 @@ def extract_site_article(
 
 def _read_lines(
     root: LexborNode | None, base: str
-) -> tuple[list[Line], list[str], list[str], _Info | None]:
+) -> tuple[list[Line], list[str], list[str], Info | None]:
     lines = page_lines(root, base)
     plain = [_plain(line.text) if not line.text.startswith(_IMG) else "" for line in lines]
-    folded = [_fold(text) if len(text) <= _INFO_MAX else "" for text in plain]
-    return lines, plain, folded, _find_info(folded, plain)
+    folded = [fold(text) if len(text) <= INFO_MAX else "" for text in plain]
+    return lines, plain, folded, find_info(folded, plain)
 
 
 def _article_root(body: LexborNode | None, title: str | None) -> LexborNode | None:
@@ -273,91 +232,7 @@ def _article_root(body: LexborNode | None, title: str | None) -> LexborNode | No
     return node.parent
 
 
-def _find_info(folded: list[str], plain: list[str]) -> _Info | None:
-    """The info line: the first short line with a date label and a date that also
-    has a strong label (发布日期…) or a source; else the first with a date at all;
-    else the first with a source (来源：…) alone.
-    ``folded`` is matched, the source's value is taken from ``plain``."""
-    weak: _Info | None = None
-    undated: _Info | None = None  # 来源 alone: the date must come from metadata
-    for i, text in enumerate(folded):
-        if not text or _ANY_LABEL.search(text) is None:
-            continue
-        info = _info_at(folded, i, plain)
-        if info is None:
-            continue
-        if info.date is None:
-            undated = undated or info
-        elif info.strong or info.source:
-            return info
-        elif weak is None:
-            weak = info
-    return weak or undated
-
-
-def _info_at(folded: list[str], at: int, plain: list[str] | None = None) -> _Info | None:
-    pieces = [folded[at]]
-    end = at + 1
-    while end < len(folded) and end - at < _INFO_LINES:
-        nxt = folded[end]
-        if not nxt:
-            if plain is not None and plain[end]:  # a long line: body text
-                break
-            end += 1
-            continue
-        if _LABEL.match(nxt) or _is_value(pieces[-1], nxt):
-            pieces.append(nxt)
-            end += 1
-        else:
-            break
-    text = " ".join(pieces)
-    date = source = None
-    strong = False
-    labels = list(_LABEL.finditer(text))
-    for n, match in enumerate(labels):
-        stop = labels[n + 1].start() if n + 1 < len(labels) else len(text)
-        value = text[match.end() : stop]
-        if match.group(2):  # a date label: the date must follow it
-            found = _DATE.match(value.lstrip(" :"))
-            if found and date is None:
-                date = found.group(0)
-                strong = match.group(2) in _STRONG_DATE
-        elif match.group(1) in _SOURCE_LABELS and source is None:
-            cut = _VALUE_CUT.search(value)
-            value = (value[: cut.start()] if cut else value).strip(_VALUE_TRIM)
-            source = _original(value[:80], plain[at:end] if plain is not None else []) or None
-    if date is None and source is not None:
-        bare = _DATE.search(text)
-        date = bare.group(0) if bare else None
-    if date is None and source is None:
-        return None
-    return _Info(at, end, date, source, strong)
-
-
-def _is_value(text: str, nxt: str) -> bool:
-    """Whether ``nxt`` is the value of a bare label ending ``text`` (``来源:`` |
-    ``青岚湾日报``): a date for a date label, else a short line that is no sentence."""
-    bare = _BARE_LABEL_END.search(text)
-    if bare is None:
-        return False
-    if bare.group(2):
-        return _DATE.match(nxt) is not None
-    return len(nxt) <= 40 and not nxt.endswith(("。", ".", "!", "?", "！", "？"))
-
-
-def _original(value: str, lines: list[str]) -> str:
-    """``value`` (found in folded text) as the page writes it: full-width brackets
-    and letters of a source name stay as they are."""
-    if not value:
-        return value
-    for line in lines:
-        start = _fold(line).find(value)
-        if start >= 0 and len(_fold(line)) == len(line):  # folding kept the length
-            return line[start : start + len(value)]
-    return value
-
-
-def _published(info: _Info | None, meta: PageMeta, url: str) -> datetime | None:
+def _published(info: Info | None, meta: PageMeta, url: str) -> datetime | None:
     labelled = None
     if info is not None and info.date:
         try:
@@ -384,7 +259,7 @@ def _matches(text: str, wanted: str | None) -> bool:
 
 
 def _title(
-    lines: list[Line], plain: list[str], info: _Info | None, wanted: str | None, site: str | None
+    lines: list[Line], plain: list[str], info: Info | None, wanted: str | None, site: str | None
 ) -> str | None:
     """The main heading (above the info line, or the one the ``<title>`` names), else
     the ``<title>`` without the site name."""
@@ -453,20 +328,13 @@ def _generic_body(html: str, base: str, title: str, info: list[str]) -> list[str
         shown = _plain(shown)
         if not shown or shown in skip:
             continue
-        text = _fold(shown[:_INFO_MAX])
+        text = fold(shown[:INFO_MAX])
         if _FOOTER.match(text) or (_STOP.search(text[:80]) and out):
             break
-        if _is_chrome(text) or _STOP.search(text[:80]) or _info_like(text):
+        if _is_chrome(text) or _STOP.search(text[:80]) or info_like(text):
             continue
         out.append(f"<p>{html_lib.escape(shown, quote=False)}</p>")
     return out
-
-
-def _info_like(text: str) -> bool:
-    if _ANY_LABEL.search(text) is None:
-        return False
-    info = _info_at([text], 0)
-    return info is not None and (info.strong or info.source is not None)
 
 
 def _summary(meta: PageMeta, title: str, content: str) -> str | None:

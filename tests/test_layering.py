@@ -17,6 +17,7 @@ CORE = [
     "feeds.sources.jsonl",
     "feeds.extract",
     "feeds.siteextract",
+    "feeds.siteinfo",
     "feeds.sitemeta",
     "feeds.sitegeneric",
     "feeds.atom",
