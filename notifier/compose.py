@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from notifier.channels.base import Envelope
 from notifier.errors import NotifierError
+from notifier.lru import BoundedCache
 from notifier.mime import MimeTemplate
 from notifier.plan import Digest
 from notifier.render import Renderer
@@ -35,8 +36,12 @@ class Composer:
         self.sender_header = settings.email.from_
         self.sender = parseaddr(settings.email.from_)[1]
         self.now = now
-        self._mime: dict[tuple[object, ...], MimeTemplate] = {}
-        self._webhooks: set[tuple[object, ...]] = set()
+        # Bounded like the renderer's caches: a content per subscriber stays flat.
+        #: contents rendered lately (the renderer holds their renderings)
+        self._seen: BoundedCache[tuple[object, ...], bool] = BoundedCache()
+        #: subject -> MIME skeleton; it depends on nothing else (sender and date are
+        #: the pass's), so digests of different contents with one subject share it
+        self._mime: BoundedCache[str, MimeTemplate] = BoundedCache()
 
     async def aenvelope(self, digest: Digest) -> Envelope:
         """:meth:`envelope` without blocking the event loop: the first digest of each
@@ -47,10 +52,7 @@ class Composer:
         return self.envelope(digest)
 
     def _rendered(self, digest: Digest) -> bool:
-        key = digest.content_key()
-        if digest.channel == "email":
-            return key in self._mime
-        return key in self._webhooks
+        return (digest.channel, digest.content_key()) in self._seen
 
     def envelope(self, digest: Digest) -> Envelope:
         if digest.channel == "email":
@@ -65,13 +67,13 @@ class Composer:
             raise NotifierError(f"subscriber {sub.id} has no email address any more")
         token = self.signer.token(sub.id)
         rendered = self.renderer.email(digest)
-        key = digest.content_key()
-        template = self._mime.get(key)
+        self._seen[("email", digest.content_key())] = True
+        template = self._mime.get(rendered.subject)
         if template is None:
             template = MimeTemplate(
                 sender=self.sender_header, subject=rendered.subject, date=self.now
             )
-            self._mime[key] = template
+            self._mime[rendered.subject] = template
         text, html = self.renderer.personal_email(rendered, token)
         body = template.build(
             to=sub.email,
@@ -90,7 +92,7 @@ class Composer:
             raise NotifierError(f"subscriber {sub.id} has no webhook any more")
         token = self.signer.token(sub.id)
         hook = self.renderer.webhook(digest)
-        self._webhooks.add(digest.content_key())
+        self._seen[("webhook", digest.content_key())] = True
         body_text = self.renderer.personal_webhook(hook, digest.id, sub.id, token)
         return Envelope(
             digest.id,

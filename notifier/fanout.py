@@ -1,8 +1,11 @@
 """The sending half of a delivery pass: claim, send, mark, on every channel at once.
 
+- Digests arrive in batches while earlier ones are sent (planning, composing and
+  sending stream): the next batch is asked for only when at most one batch is still
+  queued, so memory stays flat however many subscribers there are.
 - Each channel has its own queue and a fixed pool of workers (bounded concurrency
   and memory: an envelope is built just before it is sent), so one channel's
-  trouble never holds back another's.
+  trouble never holds back another's. A channel is opened with its first digest.
 - Digests are claimed in the ledger in small batches just before they are sent
   (:meth:`notifier.ledger.Ledger.claim`); a digest another sender holds is skipped.
   The claims are renewed while the pass runs and given back at its end.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,6 +40,8 @@ log = logging.getLogger("notifier.deliver")
 MARK_BATCH = 200
 #: Digests claimed per ledger round trip.
 CLAIM_BATCH = 100
+#: The next batch of digests is taken once no more than this many wait to be sent.
+QUEUED = 500
 
 
 @dataclass
@@ -45,12 +50,21 @@ class _Lane:
 
     name: str
     channel: Channel
-    todo: list[Digest]
+    todo: list[Digest] = field(default_factory=list)
     ready: list[Digest] = field(default_factory=list)
     refill: asyncio.Task[None] | None = None
     broken: TransportError | None = None
     sent: int = 0
     held: set[str] = field(default_factory=set)
+    #: Digests that arrived after the transport broke (not queued: they stay due).
+    late: int = 0
+    #: Set when digests arrive or the last batch has come.
+    more: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def unsent(self) -> int:
+        """Digests this pass kept due because the transport broke."""
+        return len(self.held) + len(self.ready) + len(self.todo) + self.late
 
 
 class FanOut:
@@ -74,29 +88,39 @@ class FanOut:
         self._started = time.monotonic()
         self._pending: list[Outcome] = []
         self._flush_lock = asyncio.Lock()
+        #: digest id -> (subscriber id, fingerprint) until its outcome is marked
         self._subscriber: dict[str, tuple[str, str]] = {}
         self._stopped = False
         self._error: Exception | None = None
+        self.lanes: dict[str, _Lane] = {}
+        self._absent: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._planned_all = False
+        self._room = asyncio.Event()
 
     def lease_now(self) -> datetime:
         """The pass's ``now`` moved on by the time the pass has run."""
         return self.now + timedelta(seconds=time.monotonic() - self._started)
 
     async def run(
-        self, work: Sequence[Digest], channels: Mapping[str, Channel]
+        self,
+        batches: AsyncIterator[Sequence[Digest]],
+        open_channel: Callable[[str], Channel | None],
     ) -> dict[str, _Lane]:
-        self._subscriber = {d.id: (d.subscriber.id, d.subscriber.fingerprint) for d in work}
-        lanes = {
-            name: _Lane(name, channel, [d for d in work if d.channel == name])
-            for name, channel in channels.items()
-        }
+        """Send every digest of ``batches``; ``open_channel(name)`` gives the channel
+        of a name on its first digest (``None``: no such channel, the digest stays
+        due)."""
         renewer = asyncio.create_task(self._renew())
         try:
-            tasks = []
-            for lane in lanes.values():
-                workers = min(self.deps.settings.delivery.concurrency, len(lane.todo))
-                tasks += [asyncio.create_task(self._worker(lane)) for _ in range(workers)]
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await self._feed(batches, open_channel)
+            except BaseException:
+                self._stopped = True
+                raise
+            finally:
+                self._planned_all = True
+                self._wake()
+                results = await asyncio.gather(*self._tasks, return_exceptions=True)
             errors = [r for r in results if isinstance(r, BaseException)]
             if self._error is not None:
                 errors.insert(0, self._error)
@@ -104,7 +128,7 @@ class FanOut:
                 raise errors[0]
         finally:
             # A claim still on its way must land before the claims are given back.
-            await asyncio.gather(*(lane.refill for lane in lanes.values() if lane.refill),
+            await asyncio.gather(*(lane.refill for lane in self.lanes.values() if lane.refill),
                                  return_exceptions=True)
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
@@ -114,7 +138,53 @@ class FanOut:
                 # Whatever is still ours (not attempted, or held by a broken transport)
                 # goes back to the ledger due, for the next pass or another sender.
                 await asyncio.to_thread(self.deps.ledger.release, self.claimant)
-        return lanes
+        return self.lanes
+
+    async def _feed(
+        self,
+        batches: AsyncIterator[Sequence[Digest]],
+        open_channel: Callable[[str], Channel | None],
+    ) -> None:
+        """Queue each batch on its lanes; wait for room before taking the next."""
+        async for work in batches:
+            for digest in work:
+                lane = self._lane(digest.channel, open_channel)
+                if lane is None:
+                    continue
+                if lane.broken is not None:
+                    lane.late += 1
+                    continue
+                lane.todo.append(digest)
+                self._subscriber[digest.id] = (digest.subscriber.id,
+                                               digest.subscriber.fingerprint)
+            self._wake()
+            while not self._stopped and self._queued() > QUEUED:
+                self._room.clear()
+                await self._room.wait()
+            if self._stopped:
+                return
+
+    def _lane(self, name: str, open_channel: Callable[[str], Channel | None]) -> _Lane | None:
+        lane = self.lanes.get(name)
+        if lane is None and name not in self._absent:
+            channel = open_channel(name)
+            if channel is None:
+                self._absent.add(name)
+                return None
+            lane = self.lanes[name] = _Lane(name, channel)
+            self._tasks += [asyncio.create_task(self._worker(lane))
+                            for _ in range(max(self.deps.settings.delivery.concurrency, 1))]
+        return lane
+
+    def _queued(self) -> int:
+        return sum(len(lane.todo) + len(lane.ready) for lane in self.lanes.values()
+                   if lane.broken is None)
+
+    def _wake(self) -> None:
+        """Workers look for digests again; the feeder looks for room again."""
+        for lane in self.lanes.values():
+            lane.more.set()
+        self._room.set()
 
     async def _renew(self) -> None:
         interval = max(self.lease.total_seconds() / 3, 0.05)
@@ -135,10 +205,16 @@ class FanOut:
             if lane.refill is None and lane.todo and len(lane.ready) <= CLAIM_BATCH // 2:
                 lane.refill = asyncio.create_task(self._refill(lane))
             if lane.ready:
+                if self._queued() <= QUEUED:
+                    self._room.set()
                 return lane.ready.pop(0)
-            if lane.refill is None:
+            if lane.refill is not None:
+                await asyncio.shield(lane.refill)  # its failure (a lost lock) stops us too
+                continue
+            if self._planned_all:
                 return None
-            await asyncio.shield(lane.refill)  # its failure (a lost lock) stops us too
+            lane.more.clear()
+            await lane.more.wait()
 
     async def _refill(self, lane: _Lane) -> None:
         try:
@@ -154,6 +230,7 @@ class FanOut:
         except Exception as exc:  # a lost lock, a ledger error: the pass stops
             self._stopped = True
             self._error = self._error or exc
+            self._wake()
         finally:
             lane.refill = None
 
@@ -172,6 +249,7 @@ class FanOut:
                 # back at the end of the pass, and the lane stops taking digests.
                 if lane.broken is None:
                     lane.broken = exc
+                    self._wake()  # its queue no longer counts against the next batch
                 lane.held.add(digest.id)
                 continue
             except DeliveryError as exc:
@@ -202,8 +280,8 @@ class FanOut:
             )
             apply_statuses(self.report, statuses, batch)
             for outcome in batch:
+                sid, fingerprint = self._subscriber.pop(outcome.digest_id, ("", ""))
                 if outcome.disable:
-                    sid, fingerprint = self._subscriber[outcome.digest_id]
                     await asyncio.to_thread(
                         self.deps.ledger.disable, sid, fingerprint, outcome.error or "HTTP 410"
                     )

@@ -20,7 +20,7 @@ index must give exactly its answers (tests check this with hypothesis).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -299,6 +299,47 @@ class MatchIndex:
             if positions:
                 result[ids[index]] = [articles[i] for i in sorted(positions)]
         return result
+
+
+#: Articles matched at a time by :func:`match_articles` (one batch is held at once).
+MATCH_BATCH = 1000
+
+
+def match_articles(
+    index: MatchIndex,
+    articles: Iterable[Article],
+    wanted: Container[str] | None = None,
+    batch: int = MATCH_BATCH,
+) -> dict[str, list[Article]]:
+    """Subscriber id -> the articles it wants, as a delivery pass needs them.
+
+    This is what production runs on each pass, with the index built once per
+    subscriptions version: ``articles`` (a stream from the store) is taken ``batch``
+    at a time through :meth:`MatchIndex.match`, so a long backlog costs one batch of
+    memory plus the matches; only subscribers in ``wanted`` (those due, when given)
+    are kept. Each subscriber's articles stay in the order given.
+    """
+    result: dict[str, list[Article]] = {}
+    chunk: list[Article] = []
+
+    def take() -> None:
+        for sid, found in index.match(chunk).items():
+            if wanted is not None and sid not in wanted:
+                continue
+            have = result.get(sid)
+            if have is None:
+                result[sid] = found
+            else:
+                have.extend(found)
+
+    for article in articles:
+        chunk.append(article)
+        if len(chunk) >= batch:
+            take()
+            chunk = []
+    if chunk:
+        take()
+    return result
 
 
 def match_naive(

@@ -25,6 +25,7 @@ from feeds.models import Article
 from notifier.chatfit import CHAT_LIMITS, NO_CAPS, Caps, fit
 from notifier.errors import NotifierError
 from notifier.escaping import clean, one_line
+from notifier.lru import BoundedCache
 from notifier.payload import (
     SLOT_ID,
     SLOT_SUBSCRIBER,
@@ -77,8 +78,9 @@ class Renderer:
         self._region = region
         self.env = make_environment(templates_dir)
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-        self._emails: dict[tuple[object, ...], RenderedEmail] = {}
-        self._webhooks: dict[tuple[object, ...], RenderedWebhook] = {}
+        # Bounded: with a content per subscriber, memory stays flat in a fan-out.
+        self._emails: BoundedCache[tuple[object, ...], RenderedEmail] = BoundedCache()
+        self._webhooks: BoundedCache[tuple[object, ...], RenderedWebhook] = BoundedCache()
 
     # -- context ------------------------------------------------------------------
 

@@ -222,8 +222,10 @@ class Worker:
                 try:
                     if self.lock is not None:
                         await asyncio.to_thread(self.lock.ensure)
+                    # The index is built once per subscriptions version, not per pass.
+                    subscriptions, index = await asyncio.to_thread(self.holder.matching)
                     report = await asend_due(
-                        deps, self.holder.subscriptions, self.clock(), only
+                        deps, subscriptions, self.clock(), only, index=index
                     )
                 except WorkerLost as exc:
                     # Said once; the lock watch (``run``) stops the worker with exit 1.

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds.models import CHINA_TZ, Article
-from notifier.match import MatchIndex, article_text, match_naive, matches, plain_text
+from notifier.match import (
+    MatchIndex,
+    article_text,
+    match_articles,
+    match_naive,
+    matches,
+    plain_text,
+)
 from notifier.models import Keywords, Schedule, ScheduleKind, Subscriber
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=CHINA_TZ)
@@ -158,3 +165,20 @@ def test_index_equals_naive(subs: list[tuple], arts: list[tuple]):  # type: igno
     assert index.match(articles) == match_naive(subscribers, articles)
     for item in articles:
         assert index.subscribers_for(item) == [s.id for s in subscribers if matches(s, item)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(subscribers_st, articles_st, st.integers(1, 5), st.sets(st.integers(0, 24)))
+def test_a_delivery_pass_in_article_batches_equals_naive(
+    subs: list[tuple], arts: list[tuple], batch: int, due: set[int]  # type: ignore[type-arg]
+):
+    """What a pass runs (one index, articles streamed in batches, only the due
+    subscribers kept) gives the plain rule's answer for exactly those subscribers."""
+    subscribers = [subscriber(f"s{i}", r, inc, exc, cat)
+                   for i, (r, inc, exc, cat) in enumerate(subs)]
+    articles = [article(i, keys, title=title, content=body, category=category)
+                for i, (keys, title, body, category) in enumerate(arts)]
+    wanted = {f"s{i}" for i in due}
+    found = match_articles(MatchIndex(subscribers), iter(articles), wanted, batch=batch)
+    naive = match_naive([s for s in subscribers if s.id in wanted], articles)
+    assert found == naive
