@@ -28,8 +28,7 @@ import httpx
 
 from feeds.errors import FetchError
 from feeds.models import CrawlPolicy
-from feeds.sources.hosts import host_key
-from feeds.sources.pages import (
+from feeds.sources.fetched import (
     ConnectionFailed,
     FetchTimeout,
     HTTPStatusError,
@@ -39,6 +38,7 @@ from feeds.sources.pages import (
     RobotsDisallowed,
     RobotsUnavailable,
 )
+from feeds.sources.hosts import host_key
 from feeds.sources.robots import Robots, agent_token
 from feeds.sources.transport import HttpGet, Redirect, Retryable
 

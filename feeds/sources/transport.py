@@ -18,7 +18,13 @@ import httpx
 from feeds.errors import FetchError
 from feeds.httpdates import retry_after
 from feeds.models import CrawlPolicy
-from feeds.sources.pages import ConnectionFailed, FetchTimeout, HTTPStatusError, Page, PageTooLarge
+from feeds.sources.fetched import (
+    ConnectionFailed,
+    FetchTimeout,
+    HTTPStatusError,
+    Page,
+    PageTooLarge,
+)
 
 #: httpx keeps at most this many connections per client (pool size).
 MAX_POOL = 16
