@@ -50,6 +50,9 @@ class Writer:
     counts: Mapping[str, int]
     page_size: int
     version: str
+    #: The seqs ``feed_entries`` holds when known (after ``--all`` emptied it: those
+    #: kept during this build); ``None``: ask the database.
+    kept: set[int] | None = None
     written: list[str] = field(default_factory=list)
     results: dict[str, Plan] = field(default_factory=dict)
     rendered: int = 0  # articles rendered (not taken from feed_entries)
@@ -76,7 +79,8 @@ class Writer:
         """The batch's articles: without text where all forms are kept (and seeded
         into the renderers), in full where they must be rendered."""
         with self.engine.connect() as conn:
-            kept = cached_entries(conn, seqs)
+            ask = seqs if self.kept is None else seqs & self.kept
+            kept = cached_entries(conn, ask) if ask else {}
             by_seq = load(conn, set(kept), self.gazetteer, light=True) if kept else {}
             hits = {}
             for seq, article in by_seq.items():
@@ -114,7 +118,10 @@ class Writer:
         ]
         self.rendered += len(entries)
         with self.engine.begin() as conn:
-            save_entries(conn, entries)
+            # Rows known to be absent need no delete first.
+            save_entries(conn, entries, replace=self.kept is None)
+        if self.kept is not None:
+            self.kept.update(a.seq for a in fresh)
 
     def _feed(self, unit: Plan, arts: list[Article]) -> None:
         """A feed's current documents (unless the plan says they are unchanged and

@@ -184,6 +184,7 @@ def build_feeds(
         counts,
         page_size,
         entries_version(base_url),
+        kept=set() if all else None,
     )
     units: list[Plan | ArchivePage] = [*live, *pages]
     writer.run(units)

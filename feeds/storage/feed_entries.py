@@ -95,10 +95,12 @@ def cached_entries(conn: Connection, seqs: Iterable[int]) -> dict[int, CachedEnt
     return found
 
 
-def save_entries(conn: Connection, entries: Sequence[CachedEntry]) -> None:
-    """Store (or replace) these articles' rendered forms."""
+def save_entries(
+    conn: Connection, entries: Sequence[CachedEntry], *, replace: bool = True
+) -> None:
+    """Store (or, with ``replace``, replace) these articles' rendered forms."""
     seqs = [e.seq for e in entries]
-    for chunk in chunks(seqs):
+    for chunk in chunks(seqs) if replace else ():
         conn.execute(sa.delete(feed_entries).where(feed_entries.c.article_seq.in_(chunk)))
     if entries:
         conn.execute(
