@@ -1,8 +1,8 @@
 """`zonewire digest preview SUBSCRIBER` and `zonewire digest send`.
 
-``preview`` renders what the subscriber would get now and sends nothing, records
-nothing. ``send`` sends every due digest now (and pending or due retries), the same
-call the worker makes each cycle.
+``preview`` renders what the subscriber would get now (:mod:`notifier.preview`)
+and sends nothing, records nothing. ``send`` sends every due digest now (and
+pending or due retries), the same call the worker makes each cycle.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from datetime import UTC, datetime
 
 from notifier.app import App
 from notifier.deliver import DeliveryDeps, send_due
-from notifier.errors import UsageError
 from notifier.escaping import clean, one_line
-from notifier.ledger import Ledger
 from notifier.lock import WorkerBusy, WorkerLock
 from notifier.models import Subscriptions
-from notifier.plan import Digest, SubscriberState, plan_digests
+from notifier.preview import find_subscriber, preview_digest
 from notifier.render import Renderer
 from notifier.tokens import Signer, load_secret
 
@@ -48,40 +46,12 @@ def _subscriptions(app: App) -> Subscriptions:
                               templates_dir=settings.templates_dir)
 
 
-def preview_digest(app: App, subscriptions: Subscriptions, subscriber_id: str,
-                   now: datetime) -> Digest | None:
-    """The digest ``subscriber_id`` would get now (a first one: the last notify_max_age)."""
-    from notifier.match import MatchIndex
-
-    subscriber = subscriptions.by_id(subscriber_id)
-    if subscriber is None:
-        known = ", ".join(s.id for s in subscriptions.subscribers[:10]) or "none"
-        raise UsageError(f"no subscriber {subscriber_id!r} (known: {known})")
-    state = Ledger(app.store.ledger).states([subscriber.id]).get(subscriber.id)
-    cursor = max(state.last_seq, state.first_seen_seq) if state else 0
-    if state is None:
-        state = SubscriberState(subscriber.id, first_seen_seq=0, last_seq=0)
+def _preview(args: argparse.Namespace, app: App) -> int:
+    subscriber = find_subscriber(_subscriptions(app), args.subscriber)
+    digest, first = preview_digest(app, subscriber, datetime.now(UTC))
+    if first:
         print(f"({subscriber.id} has had no digest yet: showing what the last "
               f"{app.settings.notify_max_age} would give)", file=sys.stderr)
-    upto = app.store.max_seq()
-    wants = MatchIndex([subscriber]).subscribers_for
-    matched = [a for a in app.store.iter_articles(after_seq=cursor)
-               if a.seq <= upto and wants(a)]
-
-    def region_name(key: str) -> str:
-        region = app.gazetteer.find(key)
-        return region.name if region else key
-
-    plan = plan_digests([subscriber], {subscriber.id: matched}, {subscriber.id: state},
-                        upto_seq=upto, now=now, notify_max_age=app.settings.notify_max_age,
-                        region_name=region_name)
-    return plan.digests[0] if plan.digests else None
-
-
-def _preview(args: argparse.Namespace, app: App) -> int:
-    now = datetime.now(UTC)
-    subscriptions = _subscriptions(app)
-    digest = preview_digest(app, subscriptions, args.subscriber, now)
     if digest is None:
         print(f"nothing new for {args.subscriber}", file=sys.stderr)
         return 0
