@@ -21,6 +21,7 @@ CORE = [
     "feeds.sitemeta",
     "feeds.sitegeneric",
     "feeds.atom",
+    "feeds.buildplan",
     "notifier.models",
     "notifier.match",
     "notifier.plan",
