@@ -171,11 +171,6 @@ class ConfigHolder:
     def subscriptions(self) -> Subscriptions:
         return self._current.subscriptions
 
-    @property
-    def index(self) -> MatchIndex:
-        """The match index of the subscriptions in force (built on first use)."""
-        return self.matching()[1]
-
     def matching(self) -> tuple[Subscriptions, MatchIndex]:
         """The subscriptions in force and their match index, as one consistent pair.
 

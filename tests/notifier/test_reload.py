@@ -48,15 +48,17 @@ def test_unchanged_files_are_not_a_change(files: tuple[Path, Path], gazetteer: G
 
 def test_valid_edit_takes_effect(files: tuple[Path, Path], gazetteer: Gazetteer):
     holder = ConfigHolder(files[0], gazetteer, {})
-    first_index = holder.index
+    first_index = holder.matching()[1]
     assert first_index.subscribers_for  # built once, reused until a change
-    assert holder.index is first_index
+    assert holder.matching()[1] is first_index
     files[1].write_text(SUBS + "  - id: bob\n    email: bob@example.com\n    regions: [湖州]\n",
                         encoding="utf-8")
     assert holder.reload() is True
     assert [s.id for s in holder.subscriptions.subscribers] == ["alice", "bob"]
     assert holder.version == 2
-    assert holder.index is not first_index and len(holder.index) == 2
+    subscriptions, index = holder.matching()
+    assert index is not first_index and len(index) == 2
+    assert subscriptions is holder.subscriptions
 
 
 def test_comment_only_edit_is_read_but_changes_nothing(
