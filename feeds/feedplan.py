@@ -1,8 +1,8 @@
-"""Edge: deciding which feeds a build looks at, and loading their articles.
+"""Edge: the store queries of a feed build, and loading articles.
 
 A full build plans every feed in one pass over the region links; an incremental one
-starts from what changed since the last build (see :func:`plan_changed`). Plans are
-then grouped into batches of neighbouring feeds that share one load of articles.
+reads what changed since the last build and lets :mod:`feeds.buildplan` decide
+(see :func:`plan_changed`).
 """
 
 from __future__ import annotations

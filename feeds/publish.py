@@ -1,10 +1,13 @@
-"""Edge: writing the feeds, their archives, the region pages, ``index.html`` and
-``feeds.opml`` under the output directory.
+"""Edge: bringing the feeds, their archives, the region pages, ``index.html`` and
+``feeds.opml`` under the output directory up to date with the store.
 
-A build decides which feeds to look at (:mod:`feeds.feedplan`), renders them with
-:mod:`feeds.atom` and :mod:`feeds.jsonfeed`, and replaces a file only when its bytes
-differ (:mod:`feeds.files`: atomic, and an unchanged file keeps its mtime, so HTTP
-validators and rsync stay quiet).
+The store is read (:mod:`feeds.feedplan`, :mod:`feeds.feedstate`); the pure planner
+(:mod:`feeds.buildplan`) decides which feeds are looked at, their entry lists and
+which of their documents must be rendered; the writer (:mod:`feeds.feedwriter`)
+renders each article once (kept in ``feed_entries``), assembles the documents from
+those bytes and replaces a file only when its bytes differ (:mod:`feeds.files`:
+atomic, and an unchanged file keeps its mtime, so HTTP validators and rsync stay
+quiet).
 
 Incremental builds (the default) start from what changed since the last build: new
 articles (``seq`` above the last built one) and re-imported ones (their ``updated``
@@ -14,7 +17,7 @@ before — are looked at; a feed whose entry list (ids, content hashes, ``update
 and archive page count have the same fingerprint as last time is not rendered again.
 For each feed looked at, the region page (:mod:`feeds.pages`) and the archive pages
 from the previously open one on (:mod:`feeds.archive`) are rendered too. ``--all``
-re-renders everything (and still writes only what differs).
+renders every article anew (and still writes only what differs).
 """
 
 from __future__ import annotations
