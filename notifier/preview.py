@@ -10,10 +10,12 @@ first pass makes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from itertools import takewhile
 
-from notifier.app import App
+from feeds.models import Region
+from feeds.storage.protocols import Stores
 from notifier.errors import UsageError
 from notifier.ledger import Ledger
 from notifier.match import MatchIndex, match_articles
@@ -30,21 +32,27 @@ def find_subscriber(subscriptions: Subscriptions, subscriber_id: str) -> Subscri
     return subscriber
 
 
-def preview_digest(app: App, subscriber: Subscriber, now: datetime) -> tuple[Digest | None, bool]:
+def preview_digest(
+    store: Stores,
+    region: Callable[[str], Region | None],
+    notify_max_age: timedelta,
+    subscriber: Subscriber,
+    now: datetime,
+) -> tuple[Digest | None, bool]:
     """The digest ``subscriber`` would get now, and whether they have had none yet."""
-    state = Ledger(app.store.ledger).states([subscriber.id]).get(subscriber.id)
+    state = Ledger(store.ledger).states([subscriber.id]).get(subscriber.id)
     first = state is None
     if state is None:
         state = SubscriberState(subscriber.id, first_seen_seq=0, last_seq=0)
     cursor = max(state.last_seq, state.first_seen_seq)
-    upto = app.store.max_seq()
-    articles = takewhile(lambda a: a.seq <= upto, app.store.iter_articles(after_seq=cursor))
+    upto = store.max_seq()
+    articles = takewhile(lambda a: a.seq <= upto, store.iter_articles(after_seq=cursor))
     matched = match_articles(MatchIndex([subscriber]), articles)
 
     def region_name(key: str) -> str:
-        region = app.gazetteer.find(key)
-        return region.name if region else key
+        found = region(key)
+        return found.name if found else key
 
     plan = plan_digests([subscriber], matched, {subscriber.id: state}, upto_seq=upto, now=now,
-                        notify_max_age=app.settings.notify_max_age, region_name=region_name)
+                        notify_max_age=notify_max_age, region_name=region_name)
     return (plan.digests[0] if plan.digests else None), first

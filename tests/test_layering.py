@@ -73,3 +73,12 @@ def test_no_two_modules_of_a_package_differ_only_by_a_plural() -> None:
             stems = {p.stem for p in folder.glob("*.py")}
             offenders += [f"{folder.relative_to(ROOT)}/{s}.py" for s in stems if s + "s" in stems]
     assert offenders == []
+
+
+def test_architecture_picture_is_drawn_from_the_imports() -> None:
+    """docs/architecture.md shows the rooms and arrows the code has, not a wish."""
+    result = subprocess.run(
+        [sys.executable, "scripts/architecture.py", "--check"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr

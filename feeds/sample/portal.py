@@ -1,4 +1,4 @@
-"""The bundled sample portal: generated articles, their truth, and an HTTP server.
+"""The bundled sample portal: generated articles, their truth, and the answers it gives.
 
 ``SamplePortal(seed=1, articles=60)`` holds the articles (newest first in
 :meth:`SamplePortal.pages`) with the markup variant and charset each detail page

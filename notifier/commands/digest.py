@@ -48,7 +48,8 @@ def _subscriptions(app: App) -> Subscriptions:
 
 def _preview(args: argparse.Namespace, app: App) -> int:
     subscriber = find_subscriber(_subscriptions(app), args.subscriber)
-    digest, first = preview_digest(app, subscriber, datetime.now(UTC))
+    digest, first = preview_digest(app.store, app.gazetteer.find, app.settings.notify_max_age,
+                                   subscriber, datetime.now(UTC))
     if first:
         print(f"({subscriber.id} has had no digest yet: showing what the last "
               f"{app.settings.notify_max_age} would give)", file=sys.stderr)

@@ -50,7 +50,8 @@ def test_preview_plans_the_digest_send_then_sends(
     try:
         subscriptions = load_subscriptions(app.settings.subscriptions, app.gazetteer)
         alice = find_subscriber(subscriptions, "alice")
-        digest, first = preview_digest(app, alice, datetime.now(UTC))
+        digest, first = preview_digest(app.store, app.gazetteer.find,
+                                       app.settings.notify_max_age, alice, datetime.now(UTC))
     finally:
         app.close()
     assert digest is not None and not first
