@@ -116,7 +116,39 @@ class FeedSource:
     silent_after: timedelta | None = None
 
 
-Source = PortalSource | FeedSource
+@dataclass(frozen=True, slots=True)
+class SiteSource:
+    """A zone's or government's own website (SPEC §1, ``type: site``).
+
+    Crawled like a portal, read by the generic site extractor; every article
+    belongs to the source's ``zone`` or ``region`` (exactly one is set). A zone may
+    be written with the division it lies in, ``嘉兴市/乍浦湾临港开发区``, so a zone
+    nobody has named yet can be placed from the first poll on.
+    """
+
+    name: str
+    base_url: str
+    list_urls: tuple[str, ...]
+    detail_pattern: str
+    zone: str | None = None
+    region: str | None = None
+    next_page_text: str = "下一页"
+    interval: timedelta = timedelta(minutes=30)
+    max_pages: int = 50
+    silent_after: timedelta | None = None
+    allowed_hosts: tuple[str, ...] = ()
+
+    def place(self) -> tuple[str | None, str | None]:
+        """``(zone, region)`` every article of this source is given."""
+        if self.zone is None:
+            return None, self.region
+        parent, _, zone = self.zone.rpartition("/")
+        return zone.strip() or None, parent.strip() or None
+
+
+Source = PortalSource | FeedSource | SiteSource
+#: Sources read by crawling list and detail pages (:mod:`feeds.sources.portal`).
+CrawledSource = PortalSource | SiteSource
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,10 @@ from pydantic import (
     Field,
     ValidationError,
     WithJsonSchema,
+    model_validator,
 )
 
-from feeds.models import CrawlPolicy, FeedSource, PortalSource, Source
+from feeds.models import CrawlPolicy, FeedSource, PortalSource, SiteSource, Source
 from feeds.sources.hosts import host_key
 from notifier import yaml_problems, yamlpos
 from notifier.errors import ConfigError
@@ -213,6 +214,55 @@ class FeedSourceSettings(_Model):
         )
 
 
+class SiteSourceSettings(_Model):
+    """A zone's own website (SPEC §1): a portal's keys plus ``zone:`` or ``region:``."""
+
+    name: str
+    type: Literal["site"]
+    base_url: str
+    list_urls: list[str] = Field(min_length=1)
+    detail_pattern: str
+    next_page_text: str = "下一页"
+    #: The zone every article belongs to; ``嘉兴市/乍浦湾临港开发区`` names its division too.
+    zone: str | None = None
+    #: Or the district or city every article belongs to.
+    region: str | None = None
+    interval: Duration = timedelta(minutes=30)
+    max_pages: int = Field(default=50, ge=1)
+    silent_after: Duration | None = None
+    allowed_hosts: list[Annotated[str, AfterValidator(_host_name)]] = []
+
+    @model_validator(mode="after")
+    def _one_place(self) -> SiteSourceSettings:
+        zone, region = (self.zone or "").strip(), (self.region or "").strip()
+        if not zone and not region:
+            raise ValueError(
+                f"site source '{self.name}' needs the place its articles belong to: add "
+                "zone: (e.g. zone: 嘉兴市/乍浦湾临港开发区) or region: (e.g. region: 嘉兴市)"
+            )
+        if zone and region:
+            raise ValueError(
+                f"site source '{self.name}': give zone: or region:, not both (write a "
+                "zone's division as zone: 嘉兴市/乍浦湾临港开发区)"
+            )
+        return self
+
+    def to_source(self) -> SiteSource:
+        return SiteSource(
+            name=self.name,
+            base_url=self.base_url,
+            list_urls=tuple(self.list_urls),
+            detail_pattern=self.detail_pattern,
+            zone=(self.zone or "").strip() or None,
+            region=(self.region or "").strip() or None,
+            next_page_text=self.next_page_text,
+            interval=self.interval,
+            max_pages=self.max_pages,
+            silent_after=self.silent_after,
+            allowed_hosts=tuple(self.allowed_hosts),
+        )
+
+
 class Settings(_Model):
     """The whole of ``config/zonewire.yaml`` (SPEC §3), defaults filled in."""
 
@@ -231,7 +281,10 @@ class Settings(_Model):
     delivery: DeliverySettings = DeliverySettings()
     crawl: CrawlSettings = CrawlSettings()
     sources: list[
-        Annotated[PortalSourceSettings | FeedSourceSettings, Field(discriminator="type")]
+        Annotated[
+            PortalSourceSettings | FeedSourceSettings | SiteSourceSettings,
+            Field(discriminator="type"),
+        ]
     ] = []
 
     def source_specs(self) -> list[Source]:

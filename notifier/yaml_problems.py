@@ -179,6 +179,8 @@ def _message(err: Any, path: Path_) -> str:
     msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     name = f"'{path[-1]}'" if path and isinstance(path[-1], str) else "value"
     kind = err.get("type", "")
+    if kind == "value_error" and name == "value" and msg:
+        return msg  # a whole entry's check (a model validator) says what it is about
     if kind == "literal_error":
         return f"{name}: {msg[0].lower()}{msg[1:]}" if msg else f"{name}: not allowed"
     if kind == "too_short":

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feeds.models import PortalSource, Source
+from feeds.models import PortalSource, SiteSource, Source
 from feeds.sources.state import FAILED, SourceState
 
 #: A poll that has not happened for this many intervals means nothing is polling.
@@ -61,7 +61,7 @@ def check_source(
         )
         add("failing", f"last {state.consecutive_failures} {polls} failed ({since}): "
                        f"{state.last_error or 'no detail'}")
-    if isinstance(source, PortalSource):
+    if isinstance(source, (PortalSource, SiteSource)):
         if state.empty_polls:
             add("no-links", f"list pages were fetched but hold no link matching "
                             f"detail_pattern {source.detail_pattern!r} "

@@ -1,6 +1,7 @@
 """One poll of a source, from the network to the store, with its state remembered.
 
-This is the composition of the crawler (:mod:`~feeds.sources.portal`), the feed
+This is the composition of the crawler (:mod:`~feeds.sources.portal`, for portals
+and zone websites), the feed
 reader (:mod:`~feeds.sources.feed`), the :class:`~feeds.intake.Ingestor` and the
 source state (:mod:`~feeds.sources.state`): the CLI and the worker call
 :func:`ingest_sources` (or :func:`ingest_source` inside their own event loop).
@@ -23,7 +24,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from feeds.intake import Ingestor
-from feeds.models import ArticleRecord, CrawlPolicy, FeedSource, PortalSource, Source
+from feeds.models import (
+    ArticleRecord,
+    CrawlPolicy,
+    FeedSource,
+    PortalSource,
+    SiteSource,
+    Source,
+)
 from feeds.regions import Gazetteer
 from feeds.sources.feed import poll_feed
 from feeds.sources.fetch import Fetcher
@@ -121,7 +129,7 @@ async def ingest_source(
 
     failures: list[Failure]
     validators: dict[str, Validators]
-    if isinstance(source, PortalSource):
+    if isinstance(source, (PortalSource, SiteSource)):
 
         def lookup(urls: list[str]) -> set[str]:
             return store.known_urls(urls) | states.skipped(urls, now=now, recheck=RECHECK_AFTER)

@@ -1,4 +1,5 @@
-"""Crawling a news portal (SPEC §1, ``type: portal``): list pages in, articles out.
+"""Crawling a news portal or a zone website (SPEC §1, ``type: portal`` and ``type: site``):
+list pages in, articles out.
 
 One poll walks each configured list URL newest first: it finds detail links by
 ``detail_pattern``, fetches only the ones the store does not know, and follows the
@@ -12,6 +13,11 @@ Only the source's own host (and its ``allowed_hosts``) is fetched (issue 11): de
 links and 下一页 elsewhere are left alone, a redirect elsewhere is a failed page.
 Parsing and extraction run in a worker thread, so the event loop that also serves
 HTTP in ``zonewire run`` never waits for a page to be read (issue 10).
+
+Portals and zone websites share this walk; only the reading of a detail page
+differs (:func:`page_reader`): the portal layout (:mod:`feeds.extract`) or the
+generic site reading (:mod:`feeds.siteextract`), whose records get the site's zone
+or region.
 
 This module decides what to fetch and hands results back through callbacks; it does
 not touch the store (see :mod:`feeds.sources.poll`).
@@ -29,7 +35,8 @@ from urllib.parse import urljoin
 from feeds.charset import decode_page
 from feeds.errors import FetchError
 from feeds.extract import extract_links, extract_page, find_next_page
-from feeds.models import ArticleRecord, PortalSource
+from feeds.models import ArticleRecord, CrawledSource, SiteSource
+from feeds.siteextract import extract_site_page
 from feeds.sources.fetch import Fetcher, HTTPStatusError, OffHost, RobotsDisallowed
 from feeds.sources.hosts import allowed_hosts, host_key
 from feeds.sources.state import Validators
@@ -92,8 +99,30 @@ ArticleSink = Callable[[ArticleRecord], Awaitable[None]]
 KnownFilter = Callable[[list[str]], Awaitable[set[str]]]
 
 
+#: Reads one fetched detail page (bytes, Content-Type, URL): its record or why it is none.
+#: Runs in a worker thread; must never raise.
+PageReader = Callable[[bytes, str | None, str], ArticleRecord | str]
+
+
+def page_reader(source: CrawledSource) -> PageReader:
+    """How ``source``'s detail pages are read: the portal layout, or a site page
+    whose record is given the site's zone or region (placed by :mod:`feeds.intake`)."""
+    if not isinstance(source, SiteSource):
+        return extract_page
+    zone, region = source.place()
+    name = source.name
+
+    def read_site_page(content: bytes, content_type: str | None, url: str) -> ArticleRecord | str:
+        found = extract_site_page(content, content_type, url, name)
+        if isinstance(found, str):
+            return found
+        return replace(found, zone=zone, region=region)
+
+    return read_site_page
+
+
 async def crawl_portal(
-    source: PortalSource,
+    source: CrawledSource,
     fetcher: Fetcher,
     *,
     known: KnownFilter,
@@ -102,7 +131,7 @@ async def crawl_portal(
     retry: Iterable[str] = (),
     on_progress: Callable[[PortalPoll], None] | None = None,
 ) -> PortalPoll:
-    """Poll ``source`` once.
+    """Poll ``source`` (a portal or a zone website) once.
 
     ``validators`` are the remembered ETag/Last-Modified of list pages; a list page
     answered 304 ends its walk. ``retry`` are detail URLs that failed for a passing
@@ -116,6 +145,7 @@ async def crawl_portal(
     pattern = re.compile(source.detail_pattern)
     hosts = allowed_hosts(source.base_url, source.allowed_hosts)
     queued: dict[str, asyncio.Task[bool]] = {}
+    read_page = page_reader(source)
 
     def progress() -> None:
         if on_progress is not None:
@@ -145,7 +175,7 @@ async def crawl_portal(
             progress()
             return permanent
         poll.detail_pages += 1
-        found = await asyncio.to_thread(extract_page, page.content, page.content_type, url)
+        found = await asyncio.to_thread(read_page, page.content, page.content_type, url)
         if isinstance(found, str):
             _fail(poll, Failure(url, found, "extract", True))
             progress()

@@ -13,7 +13,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from feeds.models import PortalSource, Source
+from feeds.models import PortalSource, SiteSource, Source
 from feeds.sources.health import check_source
 from feeds.sources.poll import IngestReport, ingest_sources
 from notifier.app import App
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     sources = select_sources(app, args.source)
     if not sources:
         where = app.config_file or "config/zonewire.yaml"
-        print(f"no sources configured; add a portal or feed under sources: in {where}",
+        print(f"no sources configured; add a portal, site or feed under sources: in {where}",
               file=sys.stderr)
         return 0
     progress = Progress("ingest")
@@ -87,7 +87,10 @@ def status_lines(app: App) -> list[str]:
     lines = [f"sources: {len(sources)}"]
     for source in sources:
         state = known.get(source.name)
-        kind = "portal" if isinstance(source, PortalSource) else "feed"
+        kind = (
+            "portal" if isinstance(source, PortalSource)
+            else "site" if isinstance(source, SiteSource) else "feed"
+        )
         if state is None or state.last_poll_at is None:
             lines.append(f"  {source.name} ({kind}): never polled")
             continue
