@@ -35,8 +35,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from feeds.atom import ALL_KEY, AtomRenderer, FeedInfo, feed_path
-from feeds.db import article_regions, articles
 from feeds.models import Article
+from feeds.storage.schema import article_regions, articles
 
 #: Articles per archive page.
 PAGE_SIZE = 100

@@ -18,14 +18,16 @@ from feeds.dates import date_problem
 from feeds.errors import RecordRefused
 from feeds.models import ArticleRecord, Region
 from feeds.regions import Ambiguous, Gazetteer, Unknown, zone_key
-from feeds.store import ArticleStore, PlacedArticle, UpsertCounts
+from feeds.rows import PlacedArticle
+from feeds.storage import UpsertCounts
+from feeds.storage.protocols import ArticleStore
 from feeds.text import lone_surrogate, valid_text
 from feeds.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-#: The store's limits (feeds/db.py): ``url`` is VARCHAR(2048), region keys VARCHAR(200).
+#: The store's limits (feeds/storage/schema.py): ``url`` is VARCHAR(2048), region keys VARCHAR(200).
 MAX_URL = 2048
 MAX_KEY = 200
 
