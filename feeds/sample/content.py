@@ -95,15 +95,24 @@ STEP = timedelta(hours=9)
 
 
 def make_text(
-    seed: int, index: int, *, rare: bool = False, start: datetime = START
+    seed: int,
+    index: int,
+    *,
+    rare: bool = False,
+    start: datetime = START,
+    place: tuple[str, str, str] | None = None,
+    stream: str = "zonewire-sample",
 ) -> SampleText:
     """The article at ``index`` of the portal built with ``seed``.
 
     ``start`` is when article 0 was published; a live demo portal moves it so that
-    its newest article is from today (see ``SamplePortal.start``).
+    its newest article is from today (see ``SamplePortal.start``). ``place`` (zone,
+    region, province) fixes the place, for a zone's own website, whose articles come
+    from their own ``stream`` of randomness.
     """
-    rng = random.Random(f"zonewire-sample:{seed}:{index}")
-    zone, region, province = ZONES[rng.randrange(len(ZONES))]
+    rng = random.Random(f"{stream}:{seed}:{index}")
+    picked = ZONES[rng.randrange(len(ZONES))]
+    zone, region, province = place or picked
     full = next(f for r, f, _, _ in PLACES if r == region)
     when = start + index * STEP
     if rng.random() < 0.7:

@@ -26,7 +26,6 @@ Test hooks (paths may be given as paths or full URLs; all are thread-safe):
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -34,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from feeds.httpdates import http_date, parse_http_date
 from feeds.models import ArticleRecord
+from feeds.sample.answers import Request, Response, conditional, not_found, ok
 from feeds.sample.content import START, STEP, SampleText, make_text
 from feeds.sample.pages import (
     ABOUT_PATH,
@@ -49,6 +48,7 @@ from feeds.sample.pages import (
     render_list,
     render_robots,
 )
+from feeds.sample.site import SampleSite
 from feeds.urls import canonical_url
 
 #: How each detail page is encoded and declared.
@@ -103,21 +103,6 @@ class SamplePage:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    path: str
-    status: int
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
 @dataclass
 class _Failure:
     status: int
@@ -141,6 +126,11 @@ class SamplePortal:
     _slow: dict[str, float] = field(default_factory=dict)
     _cache: dict[str, Response] = field(default_factory=dict)
 
+    #: Also run the sample zone website (``site``), some of whose articles this
+    #: portal reposts (see :mod:`feeds.sample.site`).
+    with_site: bool = False
+    site: SampleSite | None = field(default=None, init=False)
+
     #: When article 0 was published (fixed by default, so tests get fixed truth).
     start: datetime = START
     #: Set by :meth:`live`: articles added later are published at this clock's time.
@@ -148,15 +138,20 @@ class SamplePortal:
     _initial: int = 0
 
     def __post_init__(self) -> None:
+        if self.with_site:
+            self.site = SampleSite(seed=self.seed)
         count, self.articles = self.articles, 0
         self._initial = count
         self.add_articles(count)
 
     @classmethod
-    def live(cls, seed: int, articles: int, clock: Callable[[], datetime]) -> SamplePortal:
+    def live(
+        cls, seed: int, articles: int, clock: Callable[[], datetime], *, with_site: bool = False
+    ) -> SamplePortal:
         """A portal for demos: its articles end today and every article added later
         is published when it is added, recent enough for digests (``notify_max_age``)."""
-        return cls(seed=seed, articles=articles, start=clock() - articles * STEP, clock=clock)
+        return cls(seed=seed, articles=articles, start=clock() - articles * STEP, clock=clock,
+                   with_site=with_site)
 
     # -- articles and truth ------------------------------------------------------
 
@@ -175,10 +170,13 @@ class SamplePortal:
         if self.clock is not None and index >= self._initial:
             start = self.clock() - index * STEP  # published now
         charset = _CHARSET_CYCLE[index % len(_CHARSET_CYCLE)]
+        text = make_text(self.seed, index, rare=charset == "gb2312-meta", start=start)
+        if self.site is not None:
+            text = self.site.portal_slot(index, start, text)
         return SamplePage(
             id=FIRST_ID + index,
             index=index,
-            text=make_text(self.seed, index, rare=charset == "gb2312-meta", start=start),
+            text=text,
             variant=VARIANTS[index % len(VARIANTS)],
             charset=charset,
         )
@@ -262,26 +260,9 @@ class SamplePortal:
             body = f"error {failure.status}\n".encode()
             response = Response(failure.status, {"Content-Type": "text/plain"}, body)
         else:
-            response = self._conditional(self._render(path), headers)
+            response = conditional(self._render(path), headers)
         with self._lock:
             self.requests.append(Request(method, path, response.status, dict(headers)))
-        return response
-
-    def _conditional(self, response: Response, headers: dict[str, str]) -> Response:
-        if response.status != 200:
-            return response
-        lowered = {k.lower(): v for k, v in headers.items()}
-        etag = response.headers.get("ETag")
-        match = lowered.get("if-none-match")
-        if match is not None:
-            tags = [t.strip().removeprefix("W/") for t in match.split(",")]
-            if etag in tags or "*" in tags:
-                return Response(304, _validators(response), b"")
-            return response
-        since = parse_http_date(lowered.get("if-modified-since"))
-        modified = parse_http_date(response.headers.get("Last-Modified"))
-        if since is not None and modified is not None and modified <= since:
-            return Response(304, _validators(response), b"")
         return response
 
     def _render(self, path: str) -> Response:
@@ -301,10 +282,10 @@ class SamplePortal:
         if path in ("/", "/index.php", "/index.php/home/news/index.html"):
             return Response(302, {"Location": LIST_PATH.format(n=1)}, b"")
         if path == "/robots.txt":
-            return _ok(render_robots(self.robots_disallow).encode(), "text/plain; charset=utf-8",
+            return ok(render_robots(self.robots_disallow).encode(), "text/plain; charset=utf-8",
                        last_change)
         if path == ABOUT_PATH:
-            return _ok(render_about().encode(), "text/html; charset=utf-8", last_change)
+            return ok(render_about().encode(), "text/html; charset=utf-8", last_change)
         list_prefix, _, list_suffix = LIST_PATH.partition("{n}")
         if path.startswith(list_prefix) and path.endswith(list_suffix):
             number = path[len(list_prefix) : -len(list_suffix)]
@@ -318,7 +299,7 @@ class SamplePortal:
                     return self._detail(self.page(int(number)))
                 except KeyError:
                     pass
-        return Response(404, {"Content-Type": "text/plain; charset=utf-8"}, b"not found\n")
+        return not_found()
 
     def _list(self, n: int, newest: list[SamplePage], last_change: datetime) -> Response:
         chunk = newest[(n - 1) * self.per_page : n * self.per_page]
@@ -326,7 +307,7 @@ class SamplePortal:
         hot = tuple(Link(p.path, p.text.title) for p in newest[:3])
         html = render_list(items, n, self.list_pages(), hot=hot)
         modified = chunk[0].text.published if chunk else last_change
-        return _ok(html.encode("utf-8"), "text/html; charset=utf-8", max(modified, last_change))
+        return ok(html.encode("utf-8"), "text/html; charset=utf-8", max(modified, last_change))
 
     def _detail(self, page: SamplePage) -> Response:
         with self._lock:
@@ -346,22 +327,4 @@ class SamplePortal:
             hot=tuple(Link(p.path, p.text.title) for p in hot),
         )
         body = render_detail(view).encode(codec)
-        return _ok(body, content_type, page.text.published)
-
-
-def _ok(body: bytes, content_type: str, modified: datetime) -> Response:
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    return Response(
-        200,
-        {
-            "Content-Type": content_type,
-            "ETag": etag,
-            "Last-Modified": http_date(modified),
-            "Cache-Control": "no-cache",
-        },
-        body,
-    )
-
-
-def _validators(response: Response) -> dict[str, str]:
-    return {k: v for k, v in response.headers.items() if k in ("ETag", "Last-Modified")}
+        return ok(body, content_type, page.text.published)

@@ -1,8 +1,9 @@
-"""The sample portal over HTTP: a stdlib server in a daemon thread.
+"""The sample portal (and its zone website) over HTTP: stdlib servers in daemon threads.
 
-Kept apart from :mod:`feeds.sample.portal` (what the portal holds and answers) so
-the site and its transport change for different reasons; tests and
-``zonewire sample-portal`` start it with :func:`serve_portal`.
+Kept apart from :mod:`feeds.sample.portal` and :mod:`feeds.sample.site` (what they
+hold and answer) so the sites and their transport change for different reasons;
+tests and ``zonewire sample-portal`` start them with :func:`serve_portal` and
+:func:`serve_site` (a port of its own: another host, as a real zone site is).
 """
 
 from __future__ import annotations
@@ -11,16 +12,26 @@ import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
+from feeds.sample.answers import Response
 from feeds.sample.portal import SamplePortal
+from feeds.sample.site import SampleSite
+
+
+class Answering(Protocol):
+    """What a served sample answers with (the portal or the zone website)."""
+
+    base_url: str
+
+    def respond(self, method: str, target: str, headers: dict[str, str]) -> Response: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stall
     server_version = "zonewire-sample-portal"
-    portal: SamplePortal  # set on the subclass made by serve_portal
+    portal: Answering  # set on the subclass made by _serve
 
     def _answer(self) -> None:
         headers = {k: v for k, v in self.headers.items()}
@@ -78,17 +89,27 @@ class PortalServer:
 
 def serve_portal(portal: SamplePortal, host: str = "127.0.0.1", port: int = 0) -> PortalServer:
     """Serve ``portal`` from a daemon thread; sets and returns its ``base_url``."""
-    handler = type("PortalHandler", (_Handler,), {"portal": portal})
+    return _serve(portal, portal, host, port, "sample-portal")
+
+
+def serve_site(site: SampleSite, portal: SamplePortal, host: str = "127.0.0.1",
+               port: int = 0) -> PortalServer:
+    """Serve the zone website ``site`` (attached to ``portal``) on a port of its own."""
+    return _serve(site, portal, host, port, "sample-site")
+
+
+def _serve(app: Answering, portal: SamplePortal, host: str, port: int, name: str) -> PortalServer:
+    handler = type("SampleHandler", (_Handler,), {"portal": app})
     server = _Server((host, port), handler)
     address = server.server_address
     bound_host = str(address[0] if isinstance(address[0], str) else address[0].decode())
     bound_port = int(address[1])
     shown = bound_host if ":" not in bound_host else f"[{bound_host}]"
     base_url = f"http://{shown}:{bound_port}"
-    portal.base_url = base_url
+    app.base_url = base_url
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1},
-        name=f"sample-portal:{bound_port}", daemon=True,
+        name=f"{name}:{bound_port}", daemon=True,
     )
     thread.start()
     return PortalServer(portal, base_url, server, thread)
