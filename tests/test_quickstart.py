@@ -35,8 +35,8 @@ def _port_free(port: int) -> bool:
 
 
 def _fresh_clone(tmp_path: Path) -> Path:
-    if not (_port_free(8400) and _port_free(8080)):
-        pytest.skip("ports 8400/8080 are taken (is a quickstart already running?)")
+    if not (_port_free(8400) and _port_free(8401) and _port_free(8080)):
+        pytest.skip("ports 8400/8401/8080 are taken (is a quickstart already running?)")
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs a git checkout")
     clone = tmp_path / "zonewire"
@@ -105,7 +105,7 @@ def test_stopping_the_quickstart_leaves_no_process_behind(tmp_path: Path, how: s
     assert script.returncode == (130 if how == "Ctrl-C" else 143), output
     assert "Traceback" not in output
     assert _in_session(script.pid) == []
-    assert _port_free(8400) and _port_free(8080)
+    assert _port_free(8400) and _port_free(8401) and _port_free(8080)
 
 
 @pytest.mark.slow
@@ -126,6 +126,9 @@ def test_quickstart_runs_the_main_job_from_a_fresh_clone(tmp_path: Path) -> None
 
     feed = feedparser.parse((clone / "public" / "feeds" / "all.atom").read_bytes())
     assert not feed.bozo and len(feed.entries) >= 50
+    # Both sample sources were crawled: the zone website's articles are in the feeds.
+    assert any(e.link.startswith("http://127.0.0.1:8401/zwgk/") for e in feed.entries)
+    assert "sample-site (site): last poll" in done.stdout, done.stdout
     assert (clone / "public" / "index.html").exists()
     # The portal published articles after the backfill; news-desk got them at once.
     outbox = list((clone / "var" / "outbox" / "new").iterdir())

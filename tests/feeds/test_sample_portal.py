@@ -149,7 +149,8 @@ def test_sample_portal_command_prints_its_url_and_a_working_sources_snippet(
     from notifier.config import load_settings
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "notifier", "sample-portal", "--port", "0", "--articles", "25"],
+        [sys.executable, "-m", "notifier", "sample-portal", "--port", "0", "--articles", "25",
+         "--no-site"],
         cwd=tmp_path, stdout=subprocess.PIPE, text=True, encoding="utf-8",
     )
     try:

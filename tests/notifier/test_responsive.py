@@ -46,7 +46,7 @@ def _start(root: Path, *args: str) -> subprocess.Popen[str]:
 @pytest.mark.slow
 def test_healthz_answers_fast_while_run_crawls_and_fans_out(tmp_path: Path) -> None:
     portal_port, port, metrics_port = free_port(), free_port(), free_port()
-    portal = _start(tmp_path, "sample-portal", "--port", str(portal_port),
+    portal = _start(tmp_path, "sample-portal", "--port", str(portal_port), "--no-site",
                     "--articles", "150", "--add-every", "1")
     worker = None
     latencies: list[float] = []
