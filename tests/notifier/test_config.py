@@ -83,7 +83,7 @@ def test_durations(text: object, expected: timedelta):
      "{f}:3:3: duplicate key 'port' (first written at line 2); remove one of them"),
     ("sources:\n  - name: a\n    type: feed\n", "{f}:2:5: missing key 'url'"),
     ("sources:\n  - {name: a, type: blog}\n",
-     "{f}:2:21: unknown type 'blog' (write one of: portal, feed)"),
+     "{f}:2:21: unknown type 'blog' (write one of: portal, feed, site)"),
     ("sources:\n  - name: a\n    type: portal\n    base_url: https://x\n"
      "    list_urls: [/a]\n    intervall: 5m\n",
      "{f}:6:5: unknown key 'intervall' — did you mean interval?"),
