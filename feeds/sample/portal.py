@@ -22,6 +22,10 @@ Test hooks (paths may be given as paths or full URLs; all are thread-safe):
 - ``portal.requests``: every request served, as :class:`Request` (method, path,
   status, request headers), in order; ``portal.clear_requests()`` empties it;
 - ``portal.add_articles(n)``: n newer articles appear at the top of list page 1.
+
+``SamplePortal(with_site=True)`` also runs the sample zone website
+(``portal.site``, :mod:`feeds.sample.site`): it grows with the portal, and the portal
+reposts about a third of its stories.
 """
 
 from __future__ import annotations
