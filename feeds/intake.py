@@ -1,7 +1,9 @@
 """Placing articles in the region hierarchy and handing them to the store in batches.
 
 Every source (JSONL import, portal crawl, upstream feed) ends here, so "resolve the
-region, learn the zone, keep the unresolvable" happens in one place, and so does
+region, learn the zone, keep the unresolvable" happens in one place, and so do
+folding near-identical articles into stories (SPEC §6: each record's print is made
+here, the store folds it with the batch) and
 "every record stands alone" (SPEC §5, issue 10): a record that cannot be stored for
 any reason is reported with its place and skipped, and every other one is stored.
 """
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from feeds.dates import date_problem
 from feeds.errors import RecordRefused
@@ -23,6 +25,9 @@ from feeds.storage import UpsertCounts
 from feeds.storage.protocols import ArticleStore
 from feeds.text import lone_surrogate, valid_text
 from feeds.urls import canonical_url
+
+if TYPE_CHECKING:
+    from feeds.stories import StoryPrint
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +245,7 @@ class Ingestor:
                 continue
             batch.append(
                 (where, PlacedArticle(record, placement.region_keys, placement.unresolved,
-                                      source_name))
+                                      source_name, _story_print(record)))
             )
             if len(batch) >= BATCH:
                 flush()
@@ -261,6 +266,14 @@ class Ingestor:
                 self._placements.clear()
             self._placements[memo_key] = placement
         return placement
+
+
+def _story_print(record: ArticleRecord) -> StoryPrint | None:
+    """The record's print for folding into stories (SPEC §6), made here, outside the
+    store's transaction; the store folds it in the transaction that inserts it."""
+    from feeds.stories import story_print
+
+    return story_print(record.title, record.content or record.summary or "")
 
 
 def _reason(exc: Exception) -> str:

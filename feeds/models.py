@@ -60,6 +60,15 @@ class ArticleRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherSource:
+    """Another article of the same story (SPEC §6): where else it was published."""
+
+    url: str
+    source: str | None  # the publisher as the page names it
+    source_name: str | None  # the configured source that brought it
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """An article as stored: a record plus identity, ingest order and regions.
 
@@ -85,6 +94,16 @@ class Article:
     region_keys: tuple[str, ...] = ()
     backfill: bool = False
     source_name: str | None = None
+    #: The ``seq`` of the story's first article when this one joined a story another
+    #: article leads (SPEC §6); ``None`` when it leads its story.
+    story_seq: int | None = None
+    #: The story's other articles (for a lead: those that joined it).
+    also: tuple[OtherSource, ...] = ()
+
+    @property
+    def leads_story(self) -> bool:
+        """Whether this article is its story's own (feed entry, notification)."""
+        return self.story_seq is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from feeds.models import ArticleRecord
+
+if TYPE_CHECKING:
+    from feeds.stories import StoryPrint
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +24,8 @@ class PlacedArticle:
     region_keys: tuple[str, ...]  # the leaf region first, then every region above it
     unresolved: str | None = None  # the name that could not be placed, if any
     source_name: str | None = None
+    #: Its text's print for folding into stories (SPEC §6); ``None``: not folded.
+    story: StoryPrint | None = None
 
 
 def content_hash(record: ArticleRecord) -> str:

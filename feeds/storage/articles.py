@@ -15,10 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from feeds.models import Article, Region, RegionLevel
+from feeds.models import Article, OtherSource, Region, RegionLevel
 from feeds.rows import PlacedArticle, content_hash, entry_id
 from feeds.storage.bulk import insert_articles, insert_links, refusal
 from feeds.storage.schema import article_regions, articles, zones
+from feeds.storage.stories import fold_new, others_of, refold_changed
 from feeds.storage.types import UTCDateTime
 
 __all__ = ["RegionCount", "SqlArticleStore", "UpsertCounts", "row_to_article"]
@@ -85,6 +86,7 @@ class SqlArticleStore:
             existing = self._existing(conn, list(by_url))
             new_rows: list[tuple[PlacedArticle, str]] = []
             new_regions: dict[str, tuple[str, ...]] = {}
+            changed_prints = []
             for url, item in by_url.items():
                 digest = content_hash(item.record)
                 found = existing.get(url)
@@ -106,11 +108,17 @@ class SqlArticleStore:
                     )
                     insert_links(conn, [(seq, k) for k in item.region_keys])
                     counts.updated += 1
+                    if item.story is not None:
+                        changed_prints.append((seq, item.story))
+            # An edited article stays in its story (SPEC §6); its print is renewed.
+            refold_changed(conn, changed_prints)
             if new_rows:
                 insert_articles(conn, new_rows, now, backfill)
                 seqs = self._existing(conn, list(new_regions))
                 links = [(seqs[url][0], key) for url, keys in new_regions.items() for key in keys]
                 insert_links(conn, links)
+                fold_new(conn, [(seqs[item.record.url][0], item.story)
+                                for item, _ in new_rows if item.story is not None], now)
         return counts
 
     @staticmethod
@@ -243,7 +251,8 @@ class SqlArticleStore:
                 )
             ):
                 keys[seq].append(key)
-        return [_to_article(row, keys[row.seq]) for row in rows]
+        also = others_of(conn, rows)
+        return [_to_article(row, keys[row.seq], also.get(row.seq, ())) for row in rows]
 
     def max_seq(self) -> int:
         with self.engine.connect() as conn:
@@ -325,11 +334,15 @@ def _ordered_keys(leaf: str | None, region_keys: list[str]) -> tuple[str, ...]:
     return tuple(([leaf] if leaf in region_keys else []) + rest)
 
 
-def _to_article(row: Any, region_keys: list[str]) -> Article:
-    return row_to_article(row, _ordered_keys(row.region_key, region_keys))
+def _to_article(
+    row: Any, region_keys: list[str], also: tuple[OtherSource, ...] = ()
+) -> Article:
+    return row_to_article(row, _ordered_keys(row.region_key, region_keys), also)
 
 
-def row_to_article(row: Any, region_keys: tuple[str, ...]) -> Article:
+def row_to_article(
+    row: Any, region_keys: tuple[str, ...], also: tuple[OtherSource, ...] = ()
+) -> Article:
     """An ``articles`` row (any select of all its columns) as an :class:`Article`."""
     return Article(
         id=row.entry_id,
@@ -349,4 +362,6 @@ def row_to_article(row: Any, region_keys: tuple[str, ...]) -> Article:
         region_keys=region_keys,
         backfill=bool(row.backfill),
         source_name=row.source_name,
+        story_seq=getattr(row, "story_seq", None),
+        also=also,
     )

@@ -43,6 +43,8 @@ articles = sa.Table(
     sa.Column("source_name", sa.String(200)),
     sa.Column("region_key", sa.String(200)),
     sa.Column("unresolved", sa.Text),
+    # The story's first article, on articles that joined one (feeds/storage/stories.py).
+    sa.Column("story_seq", sa.Integer),
     # Only the few unplaced articles are indexed, for `zonewire status`.
     sa.Index(
         "ix_articles_unresolved",
@@ -57,6 +59,13 @@ articles = sa.Table(
         "updated",
         sqlite_where=sa.text("updated <> published"),
         postgresql_where=sa.text("updated <> published"),
+    ),
+    # Only articles that joined another's story: "who else published it" (0008).
+    sa.Index(
+        "ix_articles_story_seq",
+        "story_seq",
+        sqlite_where=sa.text("story_seq IS NOT NULL"),
+        postgresql_where=sa.text("story_seq IS NOT NULL"),
     ),
 )
 
@@ -214,5 +223,6 @@ channel_state = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
-# Tables declared beside their queries join this metadata (migration 0007).
+# Tables declared beside their queries join this metadata (migrations 0007, 0008).
 from feeds.storage import feed_entries as _feed_entries  # noqa: E402, F401
+from feeds.storage import stories as _stories  # noqa: E402, F401

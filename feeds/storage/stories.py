@@ -1,0 +1,210 @@
+"""Storage of stories across sources (SPEC §6, migration 0008).
+
+* ``articles.story_seq``: the ``seq`` of the story's first stored article, set only
+  on the articles that joined a story another article leads (``NULL`` on leads and
+  on articles nobody repeated), so "is this a story's first article" is read from
+  the row itself and the partial index holds only the few joined ones.
+* ``story_prints``: each article's :class:`~feeds.stories.StoryPrint` (MinHash
+  signature, size, title bigrams, numbers), so a later article is compared with it
+  without reading its text again.
+* ``story_bands``: its LSH band keys, indexed: finding candidates for a batch is
+  one query, and memory does not grow with the store.
+
+:func:`fold_new` runs in the transaction that inserts a batch (the articles, their
+story and their prints are stored together or not at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from feeds.models import OtherSource
+from feeds.storage.feed_entries import chunks
+from feeds.storage.schema import articles, metadata
+
+if TYPE_CHECKING:  # numpy and datasketch load with the first fold, not with the schema
+    from feeds.stories import StoryIndex, StoryPrint
+
+story_prints = sa.Table(
+    "story_prints",
+    metadata,
+    sa.Column(
+        "article_seq",
+        sa.Integer,
+        sa.ForeignKey("articles.seq", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("print", sa.LargeBinary, nullable=False),
+)
+
+#: No foreign key: twenty-odd rows per article, checked on every insert, for
+#: articles that are never deleted; the primary key is the lookup index.
+story_bands = sa.Table(
+    "story_bands",
+    metadata,
+    sa.Column("band_key", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("article_seq", sa.Integer, primary_key=True, autoincrement=False),
+)
+
+#: Band keys per ``IN (...)`` list: a batch of 1,000 articles has 25,000.
+_KEY_CHUNK = 2000
+
+
+def fold_new(
+    conn: Connection, items: Sequence[tuple[int, StoryPrint]], now: datetime
+) -> dict[int, int]:
+    """File newly inserted articles (``(seq, print)``) into stories, in ``seq`` order.
+
+    An article near-identical to a stored one (or to an earlier one of the batch)
+    joins that article's story; the story's first article is marked ``updated`` at
+    ``now``, so feed builds render it again with its new related link. Returns
+    ``seq -> story`` for the articles that joined a story.
+    """
+    ordered = sorted(((seq, p, p.bands()) for seq, p in items if p.usable),
+                     key=lambda item: item[0])
+    if not ordered:
+        return {}
+    index = _candidates(conn, {key for _, _, bands in ordered for key in bands})
+    joined: dict[int, int] = {}
+    for seq, print_, bands in ordered:
+        story = index.find(print_, bands)
+        if story is None:
+            story = seq
+        else:
+            joined[seq] = story
+        index.add(seq, story, print_, bands)
+    _save_prints(conn, [(seq, p, b) for seq, p, b in ordered])
+    if joined:
+        _join(conn, joined, now)
+    return joined
+
+
+def refold_changed(conn: Connection, items: Sequence[tuple[int, StoryPrint]]) -> None:
+    """An edited article keeps its story; only its print and bands are renewed, so
+    later reposts of the new text still find it."""
+    if not items:
+        return
+    seqs = [seq for seq, _ in items]
+    for part in chunks(seqs):
+        conn.execute(story_bands.delete().where(story_bands.c.article_seq.in_(part)))
+        conn.execute(story_prints.delete().where(story_prints.c.article_seq.in_(part)))
+    _save_prints(conn, [(seq, p, p.bands()) for seq, p in items if p.usable])
+
+
+def _candidates(conn: Connection, keys: set[int]) -> StoryIndex:
+    """The stored articles sharing a band key with the batch, with their stories."""
+    from feeds.stories import StoryIndex, StoryPrint
+
+    bands_of: dict[int, list[int]] = {}
+    for part in chunks(sorted(keys), _KEY_CHUNK):
+        for key, seq in conn.execute(
+            sa.select(story_bands.c.band_key, story_bands.c.article_seq).where(
+                story_bands.c.band_key.in_(part)
+            )
+        ):
+            bands_of.setdefault(seq, []).append(key)
+    index = StoryIndex()
+    for part in chunks(sorted(bands_of)):
+        rows = conn.execute(
+            sa.select(story_prints.c.article_seq, story_prints.c.print, articles.c.story_seq)
+            .join(articles, articles.c.seq == story_prints.c.article_seq)
+            .where(story_prints.c.article_seq.in_(part))
+            .order_by(story_prints.c.article_seq)
+        )
+        for seq, data, story in rows:
+            index.add(seq, story or seq, StoryPrint.from_bytes(data), bands_of[seq])
+    return index
+
+
+def _save_prints(conn: Connection, items: Sequence[tuple[int, StoryPrint, list[int]]]) -> None:
+    if not items:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO story_prints (article_seq, print) VALUES ({mark}, {mark})",
+        [(seq, p.to_bytes()) for seq, p, _ in items],
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO story_bands (band_key, article_seq) VALUES ({mark}, {mark})",
+        # A band key repeated within one article (rare) is one row.
+        [(key, seq) for seq, _, bands in items for key in dict.fromkeys(bands)],
+    )
+
+
+def _join(conn: Connection, joined: dict[int, int], now: datetime) -> None:
+    by_story: dict[int, list[int]] = {}
+    for seq, story in joined.items():
+        by_story.setdefault(story, []).append(seq)
+    for story, seqs in by_story.items():
+        conn.execute(
+            articles.update().where(articles.c.seq.in_(seqs)).values(story_seq=story)
+        )
+    for part in chunks(sorted(by_story)):
+        conn.execute(articles.update().where(articles.c.seq.in_(part)).values(updated=now))
+
+
+def story_members(
+    conn: Connection, seqs: Iterable[int]
+) -> dict[int, list[tuple[int, OtherSource]]]:
+    """Story key (its first article's seq) -> every *other* article of it as
+    ``(seq, OtherSource)``, for the stories of ``seqs`` (given as story keys)."""
+    keys = sorted(set(seqs))
+    found: dict[int, list[tuple[int, OtherSource]]] = {}
+    if not keys:
+        return found
+    cols = (articles.c.seq, articles.c.story_seq, articles.c.url, articles.c.source,
+            articles.c.source_name)
+    for part in chunks(keys):
+        for seq, story, url, source, name in conn.execute(
+            sa.select(*cols).where(articles.c.story_seq.in_(part)).order_by(articles.c.seq)
+        ):
+            found.setdefault(story, []).append((seq, OtherSource(url, source, name)))
+    return found
+
+
+def leads(conn: Connection, seqs: Iterable[int]) -> dict[int, OtherSource]:
+    """The first articles of the given stories, as :class:`OtherSource`."""
+    out: dict[int, OtherSource] = {}
+    for part in chunks(sorted(set(seqs))):
+        for seq, url, source, name in conn.execute(
+            sa.select(articles.c.seq, articles.c.url, articles.c.source, articles.c.source_name)
+            .where(articles.c.seq.in_(part))
+        ):
+            out[seq] = OtherSource(url, source, name)
+    return out
+
+
+def others_of(conn: Connection, rows: Sequence[Any]) -> dict[int, tuple[OtherSource, ...]]:
+    """Of ``articles`` rows: each one's story's other articles (SPEC §6), oldest
+    first: for a lead, the articles that joined it; for a joined article, the lead
+    and the others."""
+    story_of = {row.seq: row.story_seq or row.seq for row in rows}
+    members = story_members(conn, story_of.values())
+    if not members and all(row.story_seq is None for row in rows):
+        return {}
+    first = leads(conn, {row.story_seq for row in rows if row.story_seq is not None})
+    out: dict[int, tuple[OtherSource, ...]] = {}
+    for seq, story in story_of.items():
+        others = [(story, first[story])] if story != seq and story in first else []
+        others += [m for m in members.get(story, ()) if m[0] != seq]
+        if others:
+            out[seq] = tuple(other for _, other in others)
+    return out
+
+
+def folded_counts(conn: Connection) -> dict[str | None, int]:
+    """Per source: its articles that joined a story first seen from another source."""
+    lead = articles.alias("lead")
+    query = (
+        sa.select(articles.c.source_name, sa.func.count())
+        .join(lead, lead.c.seq == articles.c.story_seq)
+        .where(articles.c.story_seq.is_not(None))
+        .where(lead.c.source_name.is_distinct_from(articles.c.source_name))
+        .group_by(articles.c.source_name)
+    )
+    return {name: int(n) for name, n in conn.execute(query)}

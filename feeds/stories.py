@@ -1,0 +1,302 @@
+"""Stories across sources (SPEC §6): which articles tell the same news.
+
+Pure: text in, prints and decisions out; no I/O, no clock. The same news on a
+zone's site and reposted on a portal (a prefix like 【园区动态】, a trimmed closing
+sentence, another URL) differs by a few characters, so articles are compared on
+their *normalized* text: markup, bracketed title prefixes, punctuation and
+whitespace gone, full-width forms folded to half-width (NFKC), lower case.
+
+A :class:`StoryPrint` holds what a comparison needs: a MinHash signature
+(datasketch) of the 5-character shingles of title + body, the number of distinct
+shingles, and the title's character bigrams. LSH band keys (:meth:`StoryPrint.bands`)
+find candidates without comparing every pair; :func:`same_story` decides.
+
+Why the title too: two notices of one zone on one day often share a long
+boilerplate opening (the zone's name, the date, the committee) and differ in a
+sentence or two, so on a short text the body alone may look 80 % alike. Different
+news has a different title; a repost keeps it (minus the prefix).
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import unicodedata
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from feeds.text import strip_markup
+
+#: MinHash permutations, and their LSH banding: BANDS bands of ROWS values each.
+#: With 25 x 4 a pair at Jaccard 0.8 shares a band with probability > 0.9999, at
+#: 0.6 with 0.97 (the containment rule below needs those), at 0.1 with 0.0025.
+NUM_PERM = 100
+ROWS = 4
+BANDS = NUM_PERM // ROWS
+#: Shingle length in characters (after normalization), of title + body.
+SHINGLE = 5
+#: MinHash similarity at or above which two articles are one story (SPEC §6).
+THRESHOLD = 0.8
+#: Titles must share at least this share of their character bigrams.
+TITLE_MIN = 0.5
+#: The numbers of the text stating fewer must mostly recur in the other.
+NUMBERS_MIN = 0.8
+#: A trimmed repost of a short article: nearly all of the shorter text in the
+#: longer one, and nearly the same title.
+CONTAINED = 0.85
+CONTAINED_TITLE = 0.8
+CONTAINED_MIN_JACCARD = 0.5
+#: Fewer distinct shingles than this (a title-only item of a few characters) is
+#: too little to tell stories apart: such an article is never folded.
+MIN_SHINGLES = 8
+
+_PREFIX = re.compile(r"^\s*(?:(?:【[^】]{0,30}】|\[[^\]]{0,30}\]|〖[^〗]{0,30}〗|\s)+)")
+_NOT_WORD = re.compile(r"[\W_]+")
+_VERSION = 1
+_HEADER = struct.Struct("<BIHH")
+_DIGITS = re.compile(r"[0-9]+(?:[.][0-9]+)?")
+_EMPTY = np.zeros(0, dtype=np.uint32)
+
+
+def normalize(text: str) -> str:
+    """What is compared of a text: words only, half-width, lower case."""
+    text = unicodedata.normalize("NFKC", text)
+    return _NOT_WORD.sub("", text).casefold()
+
+
+def normalize_title(title: str) -> str:
+    """A title without a leading 【…】/[…] label, normalized."""
+    text = unicodedata.normalize("NFKC", title)
+    return normalize(_PREFIX.sub("", text))
+
+
+def normalize_body(content: str) -> str:
+    """An article body (HTML or text) without markup, normalized."""
+    return normalize(strip_markup(content))
+
+
+def _shingle_hashes(text: str, k: int) -> np.ndarray:
+    """Distinct 32-bit hashes of every ``k``-character window (the whole text when
+    shorter). A polynomial over code points, mixed: stable across processes and
+    machines, unlike :func:`hash`, because the prints are stored."""
+    if not text:
+        return np.zeros(0, dtype=np.uint32)
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    k = min(k, len(points))
+    n = len(points) - k + 1
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(k):
+        h = h * np.uint64(1_000_003) + points[j : j + n]
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(29)
+    return np.unique((h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@cache
+def _template() -> Any:
+    """One MinHash whose permutations every print shares (datasketch is imported
+    on first use: it pulls in SciPy, which the CLI should not pay for at start)."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")
+
+
+def _minhash(hashes: np.ndarray) -> np.ndarray:
+    from datasketch import MinHash
+
+    template = _template()
+    m = MinHash(
+        num_perm=NUM_PERM, hashfunc=_same, permutations=template.permutations,
+        scheme="affine32",
+    )
+    m.update_batch(hashes)
+    return np.asarray(m.hashvalues, dtype=np.uint32)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StoryPrint:
+    """What telling stories apart needs of one article (stored with it)."""
+
+    signature: np.ndarray  # NUM_PERM uint32 MinHash values of title + body
+    size: int  # distinct shingles of title + body
+    title: np.ndarray = field(default_factory=lambda: _EMPTY)  # title bigram hashes
+    numbers: np.ndarray = field(default_factory=lambda: _EMPTY)  # hashes of digit runs
+
+    @property
+    def usable(self) -> bool:
+        return self.size >= MIN_SHINGLES
+
+    def bands(self) -> list[int]:
+        """LSH band keys: one signed 63-bit integer per band (fits a BIGINT)."""
+        rows = self.signature.astype(np.uint64).reshape(BANDS, ROWS)
+        h = np.arange(1, BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        for j in range(ROWS):
+            h = (h ^ rows[:, j]) * np.uint64(0x100000001B3)
+            h ^= h >> np.uint64(31)
+        return [int(v) for v in (h >> np.uint64(1))]
+
+    def to_bytes(self) -> bytes:
+        return (
+            _HEADER.pack(_VERSION, self.size, len(self.title), len(self.numbers))
+            + self.signature.astype("<u4").tobytes()
+            + self.title.astype("<u4").tobytes()
+            + self.numbers.astype("<u4").tobytes()
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoryPrint:
+        version, size, n_title, n_numbers = _HEADER.unpack_from(data)
+        if version != _VERSION:
+            raise ValueError(f"story print version {version} (this zonewire knows {_VERSION})")
+        at = _HEADER.size
+        parts = []
+        for count in (NUM_PERM, n_title, n_numbers):
+            parts.append(np.frombuffer(data, dtype="<u4", count=count, offset=at)
+                         .astype(np.uint32))
+            at += 4 * count
+        return cls(parts[0], size, parts[1], parts[2])
+
+
+def story_print(title: str, content: str) -> StoryPrint:
+    """The print of an article's title and body."""
+    head = normalize_title(title)
+    text = head + normalize_body(content)
+    hashes = _shingle_hashes(text, SHINGLE)
+    if len(hashes) == 0:
+        return StoryPrint(np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32), 0)
+    return StoryPrint(_minhash(hashes), len(hashes), _shingle_hashes(head, 2), _numbers(text))
+
+
+def _numbers(text: str) -> np.ndarray:
+    """Hashes of the numbers a text states (2600万元, 16条, 11月20日): template news
+    of one zone differ mostly in them, a repost keeps them."""
+    found = {zlib.crc32(n.encode()) for n in _DIGITS.findall(text)}
+    return np.array(sorted(found), dtype=np.uint32)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int]:
+    """(common, len a, len b) of two sorted distinct hash arrays."""
+    return len(np.intersect1d(a, b, assume_unique=True)), len(a), len(b)
+
+
+@dataclass(frozen=True, slots=True)
+class Likeness:
+    """How alike two prints are: MinHash Jaccard estimate, estimated containment
+    of the smaller text in the larger, exact title-bigram Jaccard, and the share of
+    the numbers of the text with fewer numbers found in the other (1 without any)."""
+
+    jaccard: float
+    containment: float
+    title: float
+    numbers: float
+
+
+def likeness(a: StoryPrint, b: StoryPrint) -> Likeness:
+    jaccard = float(np.count_nonzero(a.signature == b.signature)) / NUM_PERM
+    small = min(a.size, b.size)
+    shared = jaccard * (a.size + b.size) / (1.0 + jaccard)
+    containment = min(1.0, shared / small) if small else 0.0
+    common, n_a, n_b = _overlap(a.title, b.title)
+    title = common / (n_a + n_b - common) if n_a + n_b else 1.0
+    common, n_a, n_b = _overlap(a.numbers, b.numbers)
+    numbers = common / min(n_a, n_b) if min(n_a, n_b) else 1.0
+    return Likeness(jaccard, containment, title, numbers)
+
+
+def same_story(a: StoryPrint, b: StoryPrint) -> bool:
+    """Whether two articles are one story.
+
+    MinHash similarity >= :data:`THRESHOLD` on title + body with titles alike; or,
+    for a short article whose repost lost a sentence, one text nearly contained in
+    the other with nearly the same title.
+    """
+    if not (a.usable and b.usable):
+        return False
+    return alike(likeness(a, b))
+
+
+def alike(like: Likeness) -> bool:
+    """The rule of :func:`same_story`, on a computed :class:`Likeness`."""
+    if like.title < TITLE_MIN or like.numbers < NUMBERS_MIN:
+        return False
+    if like.jaccard >= THRESHOLD:
+        return True
+    return (
+        like.title >= CONTAINED_TITLE
+        and like.containment >= CONTAINED
+        and like.jaccard >= CONTAINED_MIN_JACCARD
+    )
+
+
+class StoryIndex:
+    """Articles by LSH band, and the story each belongs to.
+
+    The store fills one per batch with the stored articles that share a band with
+    the batch (:meth:`add`), then folds the batch's new articles in ingest order
+    (:meth:`fold`); the bench and tests can also keep one in memory.
+    """
+
+    def __init__(self) -> None:
+        self._bands: dict[int, list[int]] = {}
+        self._known: dict[int, tuple[int, StoryPrint]] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def add(self, seq: int, story: int, print_: StoryPrint, bands: Iterable[int] | None = None
+            ) -> None:
+        """Know article ``seq`` of story ``story`` (its own ``seq`` when it leads)."""
+        if seq in self._known or not print_.usable:
+            return
+        self._known[seq] = (story, print_)
+        for key in print_.bands() if bands is None else bands:
+            self._bands.setdefault(key, []).append(seq)
+
+    def find(self, print_: StoryPrint, bands: Iterable[int] | None = None) -> int | None:
+        """The story ``print_`` belongs to, if any: of the known articles sharing a
+        band and passing :func:`same_story`, the most alike (ties: oldest story)."""
+        if not print_.usable:
+            return None
+        seen: set[int] = set()
+        best: tuple[float, int] | None = None
+        for key in print_.bands() if bands is None else bands:
+            for seq in self._bands.get(key, ()):
+                if seq in seen:
+                    continue
+                seen.add(seq)
+                story, other = self._known[seq]
+                like = likeness(print_, other)
+                if not alike(like):
+                    continue
+                score = (like.jaccard, -story)
+                if best is None or score > best:
+                    best = score
+        return None if best is None else -best[1]
+
+    def fold(self, seq: int, print_: StoryPrint) -> int:
+        """File article ``seq``; its story: an earlier one's, or ``seq`` (it leads)."""
+        bands = print_.bands()
+        story = self.find(print_, bands)
+        if story is None:
+            story = seq
+        self.add(seq, story, print_, bands)
+        return story
+
+    def story_of(self, seq: int) -> int | None:
+        known = self._known.get(seq)
+        return None if known is None else known[0]
+
+
+def joined(stories: Mapping[int, int]) -> dict[int, int]:
+    """Of ``seq -> story``, the articles that joined another's story."""
+    return {seq: story for seq, story in stories.items() if story != seq}
