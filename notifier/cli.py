@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "digest": ("digest", "digest preview SUBSCRIBER | digest send: render or send digests"),
     "serve": ("serve", "serve feeds, index, OPML, unsubscribe, health and metrics over HTTP"),
     "status": ("status", "sources, articles, unresolved regions, feeds and deliveries"),
+    "scheduler": ("scheduler", "distributed mode: lead (or stand by) and defer the jobs"),
+    "worker": ("worker", "distributed mode: run queued jobs [--concurrency N]"),
     "sample-portal": ("sample_portal", "serve the bundled sample portal on 127.0.0.1"),
 }
 

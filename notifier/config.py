@@ -129,8 +129,19 @@ class RetrySettings(_Model):
 
 class DeliverySettings(_Model):
     concurrency: int = Field(default=8, ge=1, le=256)
+    #: Distributed mode: subscribers per delivery job (SPEC §11).
+    batch: int = Field(default=100, ge=1, le=10_000)
     retry: RetrySettings = RetrySettings()
     timeout: Duration = timedelta(seconds=20)
+
+
+class DistributedSettings(_Model):
+    """``mode: distributed`` (SPEC §11): schedulers and workers on PostgreSQL."""
+
+    #: A scheduler whose lock connection fails stops leading within this time.
+    lead_timeout: Duration = timedelta(seconds=30)
+    #: Jobs one ``zonewire worker`` runs at once (``--concurrency`` overrides it).
+    worker_concurrency: int = Field(default=4, ge=1, le=256)
 
 
 class CrawlSettings(_Model):
@@ -267,6 +278,9 @@ class Settings(_Model):
     """The whole of ``config/zonewire.yaml`` (SPEC §3), defaults filled in."""
 
     database: str = "sqlite:///var/zonewire.db"
+    #: ``embedded``: ``zonewire run``, one process; ``distributed``: SPEC §11.
+    mode: Literal["embedded", "distributed"] = "embedded"
+    distributed: DistributedSettings = DistributedSettings()
     subscriptions: Path = Path("config/subscriptions.yaml")
     #: Names the portals write -> the region they mean (a name, adcode or path such
     #: as 北京市/朝阳区): the fix for names `zonewire status` lists as unresolved.
@@ -386,6 +400,13 @@ def settings_from_document(
     if settings is not None and settings.secret_key is not None:
         if why := key_problem(settings.secret_key):
             problems.append(doc.problem(("secret_key",), f"'secret_key': {why}"))
+    if settings is not None and settings.mode == "distributed":
+        if not settings.database.startswith(("postgresql://", "postgresql+", "postgres://")):
+            problems.append(doc.problem(
+                ("database",) if "database" in data else ("mode",),
+                "mode: distributed needs a PostgreSQL database (its job queue lives there): "
+                "set 'database: postgresql://user@host/dbname', or use mode: embedded",
+            ))
     if problems or settings is None:
         raise problems_error(problems, doc.file)
     return settings

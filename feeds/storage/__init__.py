@@ -9,16 +9,23 @@ migrations in ``feeds/storage/migrations``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from feeds.storage.articles import RegionCount, SqlArticleStore, UpsertCounts
 from feeds.storage.channels import SqlChannelStateStore
+from feeds.storage.documents import SqlFeedDocumentStore
 from feeds.storage.engine import create_engine, migrate
 from feeds.storage.ledger import SqlLedgerStore
 from feeds.storage.locks import SqlWorkerLock
 from feeds.storage.sources import SqlSourceStateStore
+
+if TYPE_CHECKING:
+    from feeds.storage.jobqueue import QueueCounts
+    from feeds.storage.ledger_rows import DigestRecord
 
 __all__ = ["RegionCount", "Storage", "UpsertCounts", "open_storage"]
 
@@ -64,6 +71,23 @@ class Storage(SqlArticleStore):
     @cached_property
     def channels(self) -> SqlChannelStateStore:
         return SqlChannelStateStore(self.engine)
+
+    @cached_property
+    def documents(self) -> SqlFeedDocumentStore:
+        """Published feed files, for distributed mode's ``serve`` (SPEC §11)."""
+        return SqlFeedDocumentStore(self.engine)
+
+    def digests_by_id(self, ids: Sequence[str]) -> list[DigestRecord]:
+        """Recorded digests by id, in the order given (a delivery job's batch)."""
+        from feeds.storage.jobqueue import digests_by_id
+
+        return digests_by_id(self.engine, ids)
+
+    def queue_counts(self) -> QueueCounts:
+        """The job queue of distributed mode, for ``status``."""
+        from feeds.storage.jobqueue import queue_counts
+
+        return queue_counts(self.engine)
 
     def worker_lock(self) -> SqlWorkerLock:
         """A new, unheld handle on this database's worker lock."""

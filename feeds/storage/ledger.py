@@ -10,8 +10,9 @@ sending them (SPEC §8, §9).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -90,12 +91,15 @@ class SqlLedgerStore:
         planned: Sequence[NewDigest],
         now: datetime,
         expected: Mapping[str, int] | None = None,
+        also: Callable[[Any, set[str]], None] | None = None,
     ) -> set[str]:
         """New subscribers, moved cursors and pending digests, in one transaction.
 
         With ``expected`` (subscriber id -> the ``last_seq`` the plan was made from), a
         cursor only moves if nobody moved it since, and only those subscribers'
         digests are recorded. Returns the subscribers whose cursor moved.
+        ``also(driver_connection, moved)`` runs inside the same transaction before it
+        commits (distributed mode defers the delivery jobs there, SPEC §11).
         """
         moved: set[str] = set()
         with self.engine.begin() as conn:
@@ -153,6 +157,8 @@ class SqlLedgerStore:
             ]
             if rows:
                 conn.execute(insert_ignoring_duplicates(conn, digests), rows)
+            if also is not None:
+                also(conn.connection.driver_connection, moved)
         return moved
 
     def set_choice(

@@ -1,0 +1,84 @@
+"""Storage side of distributed mode (SPEC §11): procrastinate's schema in the same
+database, what ``status`` reads of its queue, and digest rows by id for delivery jobs.
+
+procrastinate owns its tables (``procrastinate_jobs``, ``procrastinate_workers``...);
+they are not part of :data:`feeds.storage.schema.metadata` and Alembic never touches
+them. :func:`apply_queue_schema` installs them once; upgrades of procrastinate
+apply its own SQL migrations (see the README, "Running several machines").
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from feeds.storage.leader import libpq_url
+from feeds.storage.ledger_rows import DigestRecord, chunked
+from feeds.storage.ledger_rows import digest_record as _record
+from feeds.storage.schema import digests
+
+#: Serialises schema installs of processes starting at the same moment.
+_SCHEMA_KEY = zlib.crc32(b"zonewire-queue-schema")
+
+
+def apply_queue_schema(url: str) -> bool:
+    """Install procrastinate's schema unless it is there; True if it was installed.
+
+    procrastinate's own ``schema.sql`` is not idempotent, so the check and the
+    install run in one transaction under an advisory lock: any number of processes
+    may start at once.
+    """
+    sql = (resources.files("procrastinate.sql") / "schema.sql").read_text(encoding="utf-8")
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_KEY,))
+        row = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+        if row and row[0] is not None:
+            return False
+        conn.execute(sql)  # procrastinate's own, trusted SQL
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """Jobs per task and status, workers seen lately."""
+
+    by_task: dict[str, dict[str, int]]
+    workers: int
+
+
+def queue_counts(engine: Engine, seen_within: timedelta = timedelta(minutes=1)) -> QueueCounts:
+    """Jobs waiting (todo) / running (doing) / failed per task; live workers."""
+    by_task: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        if conn.execute(sa.text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
+            return QueueCounts({}, 0)
+        rows = conn.execute(sa.text(
+            "SELECT task_name, status::text, count(*) FROM procrastinate_jobs "
+            "WHERE status IN ('todo', 'doing', 'failed') GROUP BY task_name, status"
+        ))
+        for task, status, count in rows:
+            by_task.setdefault(task, {})[status] = int(count)
+        workers = conn.execute(
+            sa.text("SELECT count(*) FROM procrastinate_workers "
+                    "WHERE last_heartbeat > now() - make_interval(secs => :secs)"),
+            {"secs": seen_within.total_seconds()},
+        ).scalar_one()
+    return QueueCounts(by_task, int(workers))
+
+
+def digests_by_id(engine: Engine, ids: Sequence[str]) -> list[DigestRecord]:
+    """The recorded digests among ``ids`` (in the order given)."""
+    found: dict[str, DigestRecord] = {}
+    with engine.connect() as conn:
+        for batch in chunked(list(ids)):
+            for row in conn.execute(sa.select(digests).where(digests.c.id.in_(batch))):
+                record = _record(row)
+                found[record.id] = record
+    return [found[i] for i in ids if i in found]

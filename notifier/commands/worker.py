@@ -1,0 +1,49 @@
+"""`zonewire worker [--concurrency N]`: run queued jobs (SPEC §11)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+
+from notifier.app import App
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--concurrency", type=int, metavar="N",
+                        help="jobs run at once (default: distributed.worker_concurrency)")
+
+
+def run(args: argparse.Namespace, app: App) -> int:
+    from notifier.distributed.app import make_app, require_distributed
+    from notifier.errors import UsageError
+    from notifier.reload import ConfigHolder
+
+    require_distributed(app.settings, str(app.config_file or "config/zonewire.yaml"))
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    holder = ConfigHolder(app.config_file, lambda: app.gazetteer, settings=None)
+    app.settings = holder.settings
+    queue = make_app(app.store.url)
+    concurrency = args.concurrency or app.settings.distributed.worker_concurrency
+    return asyncio.run(run_worker(app, holder, queue, concurrency))
+
+
+async def run_worker(app: App, holder: object, queue: object, concurrency: int) -> int:
+    """Run jobs until SIGTERM/SIGINT (procrastinate finishes the running ones)."""
+    from notifier.distributed.app import Timing
+    from notifier.distributed.context import WorkerContext
+    from notifier.distributed.tasks import CONTEXT_KEY
+
+    ctx = WorkerContext(app, holder, queue)  # type: ignore[arg-type]
+    timing = Timing.of(app.settings.distributed.lead_timeout)
+    async with queue.open_async():  # type: ignore[attr-defined]
+        await queue.run_worker_async(  # type: ignore[attr-defined]
+            concurrency=concurrency,
+            name=f"{socket.gethostname()}",
+            additional_context={CONTEXT_KEY: ctx},
+            update_heartbeat_interval=timing.heartbeat,
+            stalled_worker_timeout=timing.stalled_after,
+            fetch_job_polling_interval=1.0,
+        )
+    return 0

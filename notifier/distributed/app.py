@@ -1,0 +1,67 @@
+"""The procrastinate App of a distributed setup: its queue is in the zonewire database.
+
+One connector on the same database URL; the tasks come from
+:mod:`notifier.distributed.tasks` under the ``zonewire:`` namespace.
+:func:`transaction_deferrer` gives an App whose deferrals run on a connection the
+caller holds, so planning records the ledger rows and defers their delivery jobs
+in ONE transaction (procrastinate's ``configure(connection=...)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import procrastinate
+
+from feeds.storage.jobqueue import apply_queue_schema
+from feeds.storage.leader import libpq_url
+from notifier.config import Settings
+from notifier.errors import ConfigError
+
+#: Task names, as the queue stores them.
+INGEST = "zonewire:ingest"
+BUILD = "zonewire:build_feeds"
+PLAN = "zonewire:plan"
+DELIVER = "zonewire:deliver"
+RESEND = "zonewire:resend"
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Heartbeats and stall detection, derived from ``distributed.lead_timeout``: a
+    worker silent for that long is dead and its running jobs are run again."""
+
+    heartbeat: float
+    stalled_after: float
+
+    @classmethod
+    def of(cls, lead_timeout: timedelta) -> Timing:
+        seconds = max(lead_timeout.total_seconds(), 1.0)
+        return cls(heartbeat=max(seconds / 10, 0.2), stalled_after=seconds)
+
+
+def require_distributed(settings: Settings, where: str) -> None:
+    """Commands of SPEC §11 refuse an embedded configuration with the fix."""
+    if settings.mode != "distributed":
+        raise ConfigError(
+            f"{where}: this command needs 'mode: distributed' (and a postgresql:// "
+            "database); in embedded mode use 'zonewire run'"
+        )
+
+
+def make_app(url: str, *, install_schema: bool = True) -> procrastinate.App:
+    """The queue App on ``url``; procrastinate's schema is installed on first use."""
+    from notifier.distributed.tasks import blueprint
+
+    if install_schema:
+        apply_queue_schema(url)
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url)))
+    app.add_tasks_from(blueprint, namespace="zonewire")
+    return app
+
+
+def transaction_deferrer(app: procrastinate.App) -> procrastinate.App:
+    """The same tasks over a synchronous connector that is never opened: it only
+    defers on connections handed to it (``configure_task(..., connection=conn)``)."""
+    return app.with_connector(procrastinate.SyncPsycopgConnector())

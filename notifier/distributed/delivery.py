@@ -1,0 +1,120 @@
+"""Delivery jobs in distributed mode: send the digests of one batch, exactly once.
+
+A job carries digest ids only. It rebuilds each recorded digest (same id, same
+articles, so the same ``Message-ID`` / ``webhook-id``), then embedded mode's
+fan-out claims each one in the ledger before sending it and marks it after. A job
+run again after its worker died finds the sent ones no longer due (the claim skips
+them) and re-sends only the rest; claims of a dead process on this machine are
+given back at once, other machines' when their lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from notifier.app import App
+from notifier.channels.base import Channel
+from notifier.channels.factory import build_channels
+from notifier.claimant import is_dead_here, new_claimant
+from notifier.deliver import DeliveryDeps, DeliveryReport, _drop, _retry, _settle_transports
+from notifier.due import articles_by_seq, rebuild
+from notifier.fanout import FanOut
+from notifier.ledger import PENDING, RETRYING, DigestRecord, Outcome
+from notifier.plan import Digest, effective
+from notifier.reload import ConfigHolder
+
+log = logging.getLogger("notifier.distributed")
+
+#: A pending digest older than this with no live claim lost its job: resent.
+ORPHAN_AFTER = timedelta(minutes=5)
+
+
+def _deps(app: App, holder: ConfigHolder) -> DeliveryDeps:
+    settings = holder.settings
+    return replace(DeliveryDeps.from_app(app), settings=settings,
+                   signer=app.signer(settings))
+
+
+def _release_dead(deps: DeliveryDeps, now: datetime) -> None:
+    for claimant in deps.ledger.claimants(now):
+        if is_dead_here(claimant):
+            log.info("taking over the digests of %s (that process is gone)", claimant)
+            deps.ledger.release(claimant)
+
+
+def _prepare(
+    deps: DeliveryDeps, holder: ConfigHolder, ids: Sequence[str], now: datetime
+) -> tuple[list[Digest], list[Outcome]]:
+    """The recorded digests among ``ids`` still to send, rebuilt; and those that
+    can no longer be sent (subscriber or channel gone)."""
+    _release_dead(deps, now)
+    found = deps.store.digests_by_id(ids)  # type: ignore[attr-defined]  # Storage's
+    records = [r for r in found if r.status in (PENDING, RETRYING)]
+    if not records:
+        return [], []
+    by_id = {s.id: s for s in holder.subscriptions.subscribers}
+    states = deps.ledger.states({r.subscriber_id for r in records})
+    articles = articles_by_seq(deps.store, records)
+    gazetteer = deps.gazetteer
+
+    def region_name(key: str) -> str:
+        region = gazetteer.find(key)
+        return region.name if region is not None else key
+
+    work: list[Digest] = []
+    dropped: list[Outcome] = []
+    for record in records:
+        sub = by_id.get(record.subscriber_id)
+        keep = effective(sub, states.get(record.subscriber_id)) if sub else None
+        digest = rebuild(record, keep, articles, region_name) if keep else None
+        if digest is None:
+            dropped.append(Outcome(record.id, ok=False, permanent=True,
+                                   error=f"not sent: subscriber removed, unsubscribed, or its "
+                                         f"{record.channel} removed or disabled"))
+        else:
+            work.append(digest)
+    return work, dropped
+
+
+async def deliver_batch(
+    app: App, holder: ConfigHolder, ids: Sequence[str], now: datetime
+) -> DeliveryReport:
+    """Send the due digests among ``ids`` (see the module docstring)."""
+    deps = _deps(app, holder)
+    report = DeliveryReport()
+    work, dropped = await asyncio.to_thread(_prepare, deps, holder, ids, now)
+    claimant = new_claimant()
+    if dropped:
+        await asyncio.to_thread(_drop, deps, report, dropped, claimant, now)
+    if not work:
+        return report
+    channels: dict[str, Channel] = {}
+
+    def open_channel(name: str) -> Channel | None:
+        if name not in channels:
+            channels.update(build_channels(deps.settings, {name}))
+        return channels.get(name)
+
+    async def batches() -> AsyncIterator[list[Digest]]:
+        yield work
+
+    fan = FanOut(deps, report, now, _retry(deps), claimant)
+    try:
+        lanes = await fan.run(batches(), open_channel)
+    finally:
+        for channel in channels.values():
+            await channel.aclose()
+    await asyncio.to_thread(_settle_transports, deps, report, lanes, now)
+    return report
+
+
+def orphans(app: App, now: datetime) -> list[DigestRecord]:
+    """Digests due again (retries whose time came) or pending with no job left."""
+    return [
+        r for r in app.store.ledger.outstanding(now)
+        if r.status == RETRYING or r.created_at <= now - ORPHAN_AFTER
+    ]

@@ -1,0 +1,83 @@
+"""Digest planning in distributed mode: the ledger rows and their delivery jobs in
+one transaction (SPEC §11).
+
+The planning itself is embedded mode's (:class:`notifier.due.DueWork`); only the
+ledger differs: :class:`DeferringLedger` hands the storage a callback that, inside
+the transaction that records the digests, defers one ``zonewire:deliver`` job per
+``delivery.batch`` subscribers. A crash before the commit loses both, after it
+keeps both: planning and the queue never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import procrastinate
+
+from feeds.storage.ledger_rows import NewDigest
+from notifier.app import App
+from notifier.deliver import DeliveryDeps, DeliveryReport
+from notifier.distributed.app import DELIVER
+from notifier.due import DueWork
+from notifier.ledger import Ledger
+from notifier.plan import Plan
+from notifier.reload import ConfigHolder
+
+
+class DeferringLedger(Ledger):
+    """A :class:`Ledger` whose recorded plans defer their delivery jobs atomically."""
+
+    def __init__(self, store: Any, deferrer: procrastinate.App, batch: int) -> None:
+        super().__init__(store)
+        self.deferrer = deferrer
+        self.batch = batch
+        #: Delivery jobs deferred by this ledger (for reports and tests).
+        self.jobs = 0
+
+    def record_plan(
+        self, plan: Plan, now: datetime, expected: Mapping[str, int] | None = None
+    ) -> set[str]:
+        planned = [
+            NewDigest(d.id, d.subscriber.id, d.channel, d.after_seq, d.upto_seq,
+                      d.article_seqs, d.more)
+            for d in plan.digests
+        ]
+
+        def defer(connection: Any, moved: set[str]) -> None:
+            by_subscriber: dict[str, list[str]] = {}
+            for d in planned:
+                if expected is None or d.subscriber_id in moved:
+                    by_subscriber.setdefault(d.subscriber_id, []).append(d.id)
+            groups = list(by_subscriber.values())
+            jobs: list[dict[str, Any]] = [
+                {"digests": [i for ids in groups[start : start + self.batch] for i in ids]}
+                for start in range(0, len(groups), self.batch)
+            ]
+            if jobs:
+                self.deferrer.configure_task(DELIVER, connection=connection).batch_defer(*jobs)
+                self.jobs += len(jobs)
+
+        # ``also`` is SqlLedgerStore's (distributed mode always runs on it).
+        return self.store.record_plan(  # type: ignore[call-arg]
+            plan.new_subscribers, plan.cursors, planned, now, expected, also=defer
+        )
+
+
+def plan_and_defer(
+    app: App, holder: ConfigHolder, deferrer: procrastinate.App, now: datetime
+) -> tuple[DeliveryReport, int]:
+    """One planning pass (blocking): returns its report and the jobs it deferred."""
+    holder.reload()
+    settings = holder.settings
+    subscriptions, index = holder.matching()
+    ledger = DeferringLedger(app.store.ledger, deferrer, settings.delivery.batch)
+    deps = replace(DeliveryDeps.from_app(app), settings=settings, ledger=ledger)
+    report = DeliveryReport()
+    due = DueWork(deps, subscriptions.subscribers, report, now, index=index)
+    due.start()
+    for _batch in due.planned():
+        pass  # the delivery jobs send them
+    return report, ledger.jobs

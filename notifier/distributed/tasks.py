@@ -1,0 +1,75 @@
+"""The jobs of distributed mode (SPEC §11), as procrastinate tasks.
+
+Each task is a thin call into the same code embedded mode runs; the worker process
+passes its :class:`~notifier.distributed.context.WorkerContext` in the job context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import procrastinate
+
+from notifier.distributed.context import WorkerContext
+from notifier.distributed.delivery import deliver_batch, orphans
+from notifier.distributed.planning import plan_and_defer
+
+log = logging.getLogger("notifier.distributed")
+
+blueprint = procrastinate.Blueprint()
+CONTEXT_KEY = "zonewire"
+
+
+def _ctx(context: procrastinate.JobContext) -> WorkerContext:
+    found = context.additional_context.get(CONTEXT_KEY)
+    assert isinstance(found, WorkerContext), "run by `zonewire worker`"
+    return found
+
+
+@blueprint.task(name="ingest", pass_context=True)
+async def ingest(context: procrastinate.JobContext, source: str) -> None:
+    """Poll one source; a build follows when anything changed."""
+    ctx = _ctx(context)
+    for report in await ctx.worker.ingest([source]):
+        log.info("%s", report.summary())
+    if ctx.worker.feeds_dirty:
+        await ctx.defer_build()
+
+
+@blueprint.task(name="build_feeds", pass_context=True)
+async def build_feeds(context: procrastinate.JobContext) -> None:
+    report = await _ctx(context).build_feeds()
+    log.info("feeds: %d files written, %d feeds", len(report.written), report.feeds)
+
+
+@blueprint.task(name="plan", pass_context=True)
+async def plan(context: procrastinate.JobContext) -> None:
+    """Plan due digests; their delivery jobs are deferred in the same transaction."""
+    ctx = _ctx(context)
+    report, jobs = await asyncio.to_thread(
+        plan_and_defer, ctx.app, ctx.holder, ctx.deferrer, ctx.now()
+    )
+    if report.planned:
+        log.info("planned %d digests in %d delivery jobs", report.planned, jobs)
+
+
+@blueprint.task(name="deliver", pass_context=True)
+async def deliver(context: procrastinate.JobContext, digests: list[str]) -> None:
+    ctx = _ctx(context)
+    ctx.holder.reload()
+    report = await deliver_batch(ctx.app, ctx.holder, digests, ctx.now())
+    for line in report.errors[:5]:
+        log.warning("%s", line)
+
+
+@blueprint.task(name="resend", pass_context=True)
+async def resend(context: procrastinate.JobContext) -> None:
+    """Due retries, and pending digests whose job was lost, in batches."""
+    ctx = _ctx(context)
+    ctx.holder.reload()
+    now = ctx.now()
+    ids = [r.id for r in await asyncio.to_thread(orphans, ctx.app, now)]
+    batch = max(ctx.holder.settings.delivery.batch, 1)
+    for start in range(0, len(ids), batch):
+        await deliver_batch(ctx.app, ctx.holder, ids[start : start + batch], now)
