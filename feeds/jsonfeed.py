@@ -83,14 +83,17 @@ class JsonFeedRenderer:
         found = self._items[cache_key] = _dumps(value)
         return found
 
-    def render(self, feed: FeedInfo, articles: Sequence[Article]) -> bytes:
-        """The feed's bytes; ``articles`` newest first, as in the Atom feed."""
+    def render(
+        self, feed: FeedInfo, articles: Sequence[Article], *, self_path: str | None = None
+    ) -> bytes:
+        """The feed's bytes; ``articles`` newest first, as in the Atom feed.
+        ``self_path``: where the document lives when not at ``feeds/KEY.json``."""
         base = self.atom.base_url
         head: dict[str, Any] = {
             "version": VERSION,
             "title": one_line(feed.title),
             "home_page_url": base,
-            "feed_url": base + json_path(feed.key),
+            "feed_url": base + (self_path or json_path(feed.key)),
         }
         if feed.subtitle:
             head["description"] = one_line(feed.subtitle)

@@ -26,7 +26,7 @@ class App:
     settings: Settings
     config_file: Path | None = None
     _closers: list[Storage] = field(default_factory=list)
-    _signers: dict[str | None, Signer] = field(default_factory=dict)
+    _signers: dict[tuple[str | None, str], Signer] = field(default_factory=dict)
     _signers_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -54,8 +54,9 @@ class App:
             )
         return gazetteer
 
-    def signer(self, settings: Settings | None = None) -> Signer:
-        """The token signer for ``settings`` (default: this app's), one per key.
+    def signer(self, settings: Settings | None = None, purpose: str = "unsubscribe") -> Signer:
+        """The token signer for ``settings`` (default: this app's), one per key and
+        purpose (``unsubscribe`` or ``feed``, :mod:`notifier.tokens`).
 
         The worker and the HTTP side both ask here with the settings in force, so
         a reloaded ``secret_key`` signs new links and checks them alike.
@@ -64,9 +65,9 @@ class App:
 
         configured = (settings or self.settings).secret_key
         with self._signers_lock:
-            if configured not in self._signers:
-                self._signers[configured] = Signer(load_secret(configured))
-            return self._signers[configured]
+            if (configured, purpose) not in self._signers:
+                self._signers[(configured, purpose)] = Signer(load_secret(configured), purpose)
+            return self._signers[(configured, purpose)]
 
     def place_unresolved(self) -> int:
         """Place stored articles that had no region, now that more is known; say so."""

@@ -33,6 +33,7 @@ class Composer:
             templates_dir=settings.templates_dir,
         )
         self.signer = deps.signer
+        self.feed_signer = deps.signer.for_purpose("feed")  # private feed links
         self.sender_header = settings.email.from_
         self.sender = parseaddr(settings.email.from_)[1]
         self.now = now
@@ -74,7 +75,8 @@ class Composer:
                 sender=self.sender_header, subject=rendered.subject, date=self.now
             )
             self._mime[rendered.subject] = template
-        text, html = self.renderer.personal_email(rendered, token)
+        text, html = self.renderer.personal_email(rendered, token,
+                                                  self.feed_signer.token(sub.id))
         body = template.build(
             to=sub.email,
             name=sub.name,

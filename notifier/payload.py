@@ -25,6 +25,8 @@ from notifier.plan import Digest
 SLOT_TOKEN = "zwslot0token0a7c3"
 SLOT_ID = "zwslot0digest0a7c3"
 SLOT_SUBSCRIBER = "zwslot0subscriber0a7c3"
+#: The private feed token (``notifier.private_feed``), signed apart from SLOT_TOKEN.
+SLOT_FEED_TOKEN = "zwslot0feed0a7c3"
 
 #: A region key -> its region (``None`` when the gazetteer does not know it).
 RegionLookup = Callable[[str], Region | None]
@@ -137,6 +139,7 @@ def digest_context(
         ],
         "all_feed_url": feed_url(public_url, sub.regions[0]) if sub.regions else None,
         "unsubscribe_url": unsubscribe_url(public_url, SLOT_TOKEN),
+        "private_feed_url": f"{public_url}s/{SLOT_FEED_TOKEN}.atom",
         "digest_id": SLOT_ID,
         "subscriber": SLOT_SUBSCRIBER,
         "generated_at": _iso(digest.generated_at),

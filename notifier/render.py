@@ -27,6 +27,7 @@ from notifier.errors import NotifierError
 from notifier.escaping import clean, one_line
 from notifier.lru import BoundedCache
 from notifier.payload import (
+    SLOT_FEED_TOKEN,
     SLOT_ID,
     SLOT_SUBSCRIBER,
     SLOT_TOKEN,
@@ -121,9 +122,11 @@ class Renderer:
         return found
 
     @staticmethod
-    def personal_email(rendered: RenderedEmail, token: str) -> tuple[str, str]:
-        """(text, html) for one recipient."""
-        return rendered.text.replace(SLOT_TOKEN, token), rendered.html.replace(SLOT_TOKEN, token)
+    def personal_email(rendered: RenderedEmail, token: str, feed_token: str) -> tuple[str, str]:
+        """(text, html) for one recipient: unsubscribe and private feed tokens."""
+        text = rendered.text.replace(SLOT_TOKEN, token).replace(SLOT_FEED_TOKEN, feed_token)
+        html = rendered.html.replace(SLOT_TOKEN, token).replace(SLOT_FEED_TOKEN, feed_token)
+        return text, html
 
     # -- webhook -----------------------------------------------------------------------
 

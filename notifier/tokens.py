@@ -1,4 +1,10 @@
-"""Signed unsubscribe tokens (HMAC-SHA256 over the subscriber id).
+"""Signed tokens (HMAC-SHA256 over the subscriber id), one key per purpose.
+
+Two purposes exist: ``unsubscribe`` (the link in every digest) and ``feed`` (the
+subscriber's private feed ``/s/TOKEN.atom``). Each purpose signs with its own key
+derived from ``secret_key``, so a token of one kind never verifies as the other: a
+feed URL handed to a feed-reader service cannot unsubscribe anyone, and an
+unsubscribe link cannot read a feed.
 
 A token is ``base64url(subscriber id) "." base64url(first 16 bytes of the MAC)``:
 short enough for a ``List-Unsubscribe`` header, URL-safe, and with no ``=`` so it
@@ -109,13 +115,33 @@ def _generate(path: Path) -> None:
             os.unlink(tmp)
 
 
-class Signer:
-    """Makes and checks unsubscribe tokens with one key."""
+#: The purposes a token can have, and how a person calls such a link.
+UNSUBSCRIBE = "unsubscribe"
+FEED = "feed"
+_LINK_NAMES = {UNSUBSCRIBE: "unsubscribe link", FEED: "private feed link"}
 
-    def __init__(self, key: bytes) -> None:
+
+class Signer:
+    """Makes and checks tokens of one ``purpose`` with one key.
+
+    The MAC key is ``sha256("zonewire-" purpose NUL secret_key)``: unsubscribe
+    tokens keep the derivation they always had (links already sent stay valid),
+    and every other purpose gets an unrelated key.
+    """
+
+    def __init__(self, key: bytes, purpose: str = UNSUBSCRIBE) -> None:
         if not key.strip():  # load_secret also refuses short keys; empty is never a key
             raise SecretKeyError(f"empty signing key: make one with {MAKE_KEY}")
-        self._key = hashlib.sha256(b"zonewire-unsubscribe\x00" + key).digest()
+        if purpose not in _LINK_NAMES:
+            raise ValueError(f"unknown token purpose {purpose!r}")
+        self.purpose = purpose
+        self._secret = key
+        self._what = _LINK_NAMES[purpose]
+        self._key = hashlib.sha256(f"zonewire-{purpose}".encode() + b"\x00" + key).digest()
+
+    def for_purpose(self, purpose: str) -> Signer:
+        """A signer with the same ``secret_key`` for another purpose."""
+        return self if purpose == self.purpose else Signer(self._secret, purpose)
 
     def _mac(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
@@ -128,14 +154,14 @@ class Signer:
         """The subscriber id inside ``token``; :class:`TokenError` if it was tampered with."""
         head, dot, tail = token.partition(".")
         if not dot:
-            raise TokenError("unsubscribe link is incomplete (copy the whole link)")
+            raise TokenError(f"{self._what} is incomplete (copy the whole link)")
         try:
             payload, mac = _unb64(head), _unb64(tail)
         except ValueError:
-            raise TokenError("unsubscribe link is damaged (copy the whole link)") from None
+            raise TokenError(f"{self._what} is damaged (copy the whole link)") from None
         if not hmac.compare_digest(mac, self._mac(payload)):
-            raise TokenError("unsubscribe link was not issued by this server")
+            raise TokenError(f"{self._what} was not issued by this server")
         try:
             return payload.decode("utf-8")
         except UnicodeDecodeError:
-            raise TokenError("unsubscribe link is damaged") from None
+            raise TokenError(f"{self._what} is damaged") from None

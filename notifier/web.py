@@ -1,6 +1,7 @@
-"""The HTTP face of a running zonewire: feeds and index (from ``feeds.web``) and the
-unsubscribe pages on the public listener; Prometheus ``/metrics`` on a listener of
-its own (``serve.metrics_host``/``serve.metrics_port``, loopback by default).
+"""The HTTP face of a running zonewire: feeds and index (from ``feeds.web``), the
+unsubscribe pages and the subscribers' private feeds on the public listener;
+Prometheus ``/metrics`` on a listener of its own (``serve.metrics_host``/
+``serve.metrics_port``, loopback by default).
 
 ``zonewire serve`` and ``zonewire run`` both use :func:`build_web_app` and
 :func:`serve_listeners`, so what a subscriber's unsubscribe link reaches does not
@@ -34,12 +35,15 @@ log = logging.getLogger("zonewire.web")
 
 
 def build_web_app(app: App, config: Any) -> Starlette:
-    """Feeds, index and unsubscribe pages; ``config`` holds the configuration in force
-    (a :class:`notifier.reload.ConfigHolder` or :class:`~notifier.reload.WatchedConfig`)."""
+    """Feeds, index, unsubscribe pages and private feeds; ``config`` holds the
+    configuration in force (a :class:`notifier.reload.ConfigHolder` or
+    :class:`~notifier.reload.WatchedConfig`)."""
     from feeds.web import create_app
+    from notifier.web_private_feed import private_feed_service
     from notifier.web_unsubscribe import unsubscribe_service
 
     routes = unsubscribe_service(app, config).routes()
+    routes += private_feed_service(app, config).routes()
     return create_app(lambda: config.settings.feeds.output_dir, extra_routes=routes)
 
 

@@ -67,11 +67,12 @@ ROOMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("delivery", "delivery: due work, fan-out, ledger, lock, preview", (
         "notifier.deliver", "notifier.due", "notifier.fanout", "notifier.ledger",
         "notifier.claimant", "notifier.lock", "notifier.outages", "notifier.delivery_status",
-        "notifier.preview",
+        "notifier.preview", "notifier.private_feed",
     )),
     ("channels", "channels: SMTP, Maildir, webhooks", ("notifier.channels",)),
     ("nweb", "web: unsubscribe, /healthz, /metrics", (
         "notifier.web", "notifier.web_unsubscribe", "notifier.web_words",
+        "notifier.web_private_feed",
     )),
     ("ncore", "notifier core: models, errors, tokens, redaction, progress", ("notifier",)),
 ]

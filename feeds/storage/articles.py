@@ -238,6 +238,33 @@ class SqlArticleStore:
         with self.engine.connect() as conn:
             return self._articles(conn, conn.execute(query).all())
 
+    def newest_in(
+        self, region_keys: Iterable[str], limit: int,
+        before: tuple[datetime, int] | None = None,
+    ) -> list[Article]:
+        """The newest ``limit`` articles in any of ``region_keys``, in feed order
+        (published, then ingest order, newest first); ``before``: the
+        ``(published, seq)`` of the last article of the previous page (keyset paging,
+        for a reader that filters further and needs more)."""
+        keys = sorted(set(region_keys))
+        if not keys or limit <= 0:
+            return []
+        inside = sa.select(article_regions.c.article_seq).where(
+            article_regions.c.region_key.in_(keys)
+        )
+        query = sa.select(articles).where(articles.c.seq.in_(inside))
+        if before is not None:
+            published, seq = before
+            query = query.where(
+                sa.or_(
+                    articles.c.published < published,
+                    sa.and_(articles.c.published == published, articles.c.seq < seq),
+                )
+            )
+        query = query.order_by(articles.c.published.desc(), articles.c.seq.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return self._articles(conn, conn.execute(query).all())
+
     def _articles(self, conn: Connection, rows: Sequence[Any]) -> list[Article]:
         if not rows:
             return []

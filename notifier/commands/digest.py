@@ -18,8 +18,9 @@ from notifier.escaping import clean, one_line
 from notifier.lock import WorkerBusy, WorkerLock
 from notifier.models import Subscriptions
 from notifier.preview import find_subscriber, preview_digest
+from notifier.private_feed import private_feed_url
 from notifier.render import Renderer
-from notifier.tokens import Signer, load_secret
+from notifier.tokens import FEED, Signer, load_secret
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,13 +54,17 @@ def _preview(args: argparse.Namespace, app: App) -> int:
     if first:
         print(f"({subscriber.id} has had no digest yet: showing what the last "
               f"{app.settings.notify_max_age} would give)", file=sys.stderr)
+    settings = app.settings
+    signer = Signer(load_secret(settings.secret_key))
+    token = signer.token(subscriber.id)
+    feed_token = signer.for_purpose(FEED).token(subscriber.id)
+    print(f"private feed: {private_feed_url(settings.public_url, feed_token)} (and .json)",
+          file=sys.stderr)
     if digest is None:
         print(f"nothing new for {args.subscriber}", file=sys.stderr)
         return 0
-    settings = app.settings
     renderer = Renderer(public_url=settings.public_url, region=app.gazetteer.find,
                         templates_dir=settings.templates_dir)
-    token = Signer(load_secret(settings.secret_key)).token(digest.subscriber.id)
     if args.format == "json":
         if digest.subscriber.webhook is None:
             from dataclasses import replace
@@ -73,7 +78,7 @@ def _preview(args: argparse.Namespace, app: App) -> int:
         print(clean(json.dumps(json.loads(body), ensure_ascii=False, indent=2)))
         return 0
     rendered = renderer.email(digest)
-    text, html = renderer.personal_email(rendered, token)
+    text, html = renderer.personal_email(rendered, token, feed_token)
     # Article text goes to a terminal: no escape sequence or bidi override may reach
     # it, whatever a user's template does (issue 11).
     if args.format == "html":

@@ -59,7 +59,7 @@ def test_zh_email_is_escaped_inlined_dark_mode_ready_and_links_feeds() -> None:
     assert 'class="card" style="' in html  # CSS inlined onto the elements
     assert "在阅读器中订阅" in html and "https://z.example/feeds/330400.atom" in html
     assert f"https://z.example/unsubscribe/{SLOT_TOKEN}" in html
-    text, personal = Renderer.personal_email(rendered, "tok.en")
+    text, personal = Renderer.personal_email(rendered, "tok.en", "fe.ed")
     assert "https://z.example/unsubscribe/tok.en" in personal and SLOT_TOKEN not in text
     assert text.index("西城区") < text.index("嘉兴新闻")
 
