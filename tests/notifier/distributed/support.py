@@ -66,11 +66,13 @@ def planned_setup(config: Path) -> tuple[App, int]:
 
 def start(config: Path, *command: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "notifier", "-c", str(config), *command],
-        cwd=config.parent.parent, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    logs = config.parent.parent / "logs"
+    logs.mkdir(exist_ok=True)
+    with (logs / f"{command[0]}-{time.monotonic_ns()}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "notifier", "-c", str(config), *command],
+            cwd=config.parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
 
 
 def wait_until(check: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
