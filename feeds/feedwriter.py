@@ -10,7 +10,7 @@ render version (render code and base URL) are the ones it was made from.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,11 +58,17 @@ class Writer:
     rendered: int = 0  # articles rendered (not taken from feed_entries)
     _items: dict[Any, Any] = field(default_factory=dict)
     _infos: dict[str, FeedInfo] = field(default_factory=dict)
+    #: Told (documents done, documents in the build) after each one (a progress bar).
+    on_progress: Callable[[int, int], None] | None = None
 
     def run(self, units: list[Plan | ArchivePage]) -> None:
+        done = 0
         for batch in batches(units, self.gazetteer):
             by_seq, fresh = self._load({s for unit in batch for s in unit.seqs})
             for unit in batch:
+                done += 1
+                if self.on_progress is not None:
+                    self.on_progress(done, len(units))
                 arts = [by_seq[s] for s in unit.seqs if s in by_seq]
                 if isinstance(unit, ArchivePage):
                     info = self._info(unit.key)

@@ -23,7 +23,7 @@ renders every article anew (and still writes only what differs).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,12 +118,14 @@ def build_feeds(
     now: datetime | None = None,
     hubs: Sequence[str] = (),
     page_size: int = PAGE_SIZE,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
     """Bring ``output_dir`` up to date with the store; see the module docstring.
 
     ``hubs``: WebSub hubs every feed names (``<link rel="hub">``); pinging them is
     :mod:`feeds.websub`'s job, with :attr:`BuildReport.changed_feeds`.
     ``page_size``: articles per archive page (changing it rebuilds everything once).
+    ``on_progress``: told (documents written or checked, documents in the build).
     """
     out = Path(output_dir)
     (out / "feeds").mkdir(parents=True, exist_ok=True)
@@ -188,6 +190,7 @@ def build_feeds(
         page_size,
         entries_version(base_url),
         kept=set() if all else None,
+        on_progress=on_progress,
     )
     units: list[Plan | ArchivePage] = [*live, *pages]
     writer.run(units)

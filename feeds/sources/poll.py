@@ -82,7 +82,9 @@ class IngestReport:
         return line
 
 
-Progress = Callable[[str, str], None]
+#: Told (source name, counts so far, detail pages done, detail pages queued) as a
+#: crawl goes on; the queue grows as list pages reveal links.
+Progress = Callable[[str, str, int, int], None]
 
 
 async def ingest_source(
@@ -139,8 +141,12 @@ async def ingest_source(
 
         def progress(poll: PortalPoll) -> None:
             if on_progress is not None:
+                # Detail pages: the new links and retries queued, and those fetched
+                # or failed; a failed list page is no detail page.
+                gone = sum(1 for f in poll.failures if f.kind == "fetch")
                 on_progress(source.name, f"{poll.pages_fetched} pages, {poll.articles} articles, "
-                                         f"{len(poll.failures)} failed")
+                                         f"{len(poll.failures)} failed",
+                            poll.detail_pages + gone, poll.new_links + len(set(retry)))
 
         list_urls = [_absolute(source.base_url, u) for u in source.list_urls]
         remembered = await asyncio.to_thread(states.validators, list_urls)

@@ -8,6 +8,7 @@ import argparse
 from feeds.publish import build_feeds
 from feeds.websub import ping_hubs
 from notifier.app import App
+from notifier.progress import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, app: App) -> int:
     settings = app.settings
+    progress = Progress("building feeds")
+
+    def on_progress(done: int, total: int) -> None:
+        # Feed documents and archive pages, each written or found unchanged.
+        progress.bar(done, total, f"{done}/{total} documents", unit=" documents",
+                     force=done == total)
+
     report = build_feeds(
         app.store,
         app.gazetteer,
@@ -41,7 +49,9 @@ def run(args: argparse.Namespace, app: App) -> int:
         settings.feeds.entries,
         all=args.all,
         hubs=settings.feeds.websub.hubs,
+        on_progress=on_progress,
     )
+    progress.done()
     base = settings.public_url.rstrip("/") + "/"
     for result in ping_hubs(settings.feeds.websub.hubs, [base + p for p in report.changed_feeds]):
         told = f"told about {result.urls} changed feeds" if result.ok else "failed"

@@ -53,11 +53,14 @@ def run(args: argparse.Namespace, app: App) -> int:
         return 0
     progress = Progress("ingest")
 
-    def on_progress(name: str, text: str) -> None:
-        progress.update(f"{name}: {text}")
+    def on_progress(name: str, text: str, done: int, queued: int) -> None:
+        # The bar follows the detail pages (fetched of those queued so far); before
+        # a list page has revealed any, the counts alone.
+        progress.count(done, queued or None, f"{name}: {text}", unit=" pages")
 
     def on_report(report: IngestReport) -> None:
         progress.done()
+        progress.restart()
         print(report.summary(), flush=True)
         for error in report.errors[:SHOW_ERRORS]:
             print(f"  failed: {error}", file=sys.stderr)
