@@ -68,7 +68,8 @@ def select_articles(
 
     Candidates are the newest articles of the subscriber's regions (one keyset-paged
     query over all of them), filtered by the digest rule until ``limit`` are found,
-    the regions run out, or ``scan_limit`` candidates were looked at.
+    the regions run out, or ``scan_limit`` candidates were looked at. Like digests,
+    the feed holds a story once, by its first article (the others are its ``also``).
     """
     rule = Rule.of(subscriber)
     found: list[Article] = []
@@ -79,7 +80,8 @@ def select_articles(
         if not batch:
             break
         scanned += len(batch)
-        found += [a for a in batch if rule.wants(a)]
+        # An article that joined another's story is never an entry of its own (SPEC §6).
+        found += [a for a in batch if a.leads_story and rule.wants(a)]
         before = (batch[-1].published, batch[-1].seq)
     return found[:limit]
 

@@ -323,3 +323,23 @@ def test_any_filter_gives_the_rules_newest(
     wanted.sort(key=lambda a: (a.published, a.seq), reverse=True)
     got = select_articles(many, subscriber, limit, page=page)
     assert [a.seq for a in got] == [a.seq for a in wanted[:limit]]
+
+
+def test_a_story_is_one_entry_by_its_first_article(
+    store: Storage, gazetteer: Gazetteer, now: datetime
+) -> None:
+    """A repost (another URL, a prefix, a sentence trimmed) joins the story of the
+    article first stored; the feed, like a digest, holds the story once."""
+    news = ("<p>中关村科技园区德胜园今天举行集成电路产业项目集中签约仪式，共有十二个重点项目落地，"
+            "总投资超过八十亿元，涉及芯片设计、封装测试和关键材料等多个环节。</p>")
+    closing = "<p>管委会表示，将为项目提供全流程服务，推动尽快开工建设。</p>"
+    first = record(1, title="德胜园集成电路项目集中签约", content=news + closing)
+    repost = record(2, title="【园区动态】德胜园集成电路项目集中签约", content=news,
+                    url="https://other.example/repost.html", source="InvestCHN")
+    Ingestor(store, gazetteer).add([first], now=now)
+    Ingestor(store, gazetteer).add([repost], now=now + timedelta(minutes=5))
+    stored = {a.url: a for a in store.iter_articles()}
+    assert not stored[repost.url].leads_story  # folded by the store, not by this test
+    got = select_articles(store, _subscriber(("110102",), ("集成电路",)), 10)
+    assert [a.url for a in got] == [first.url]
+    assert [o.url for o in got[0].also] == [repost.url]
