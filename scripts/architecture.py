@@ -70,7 +70,7 @@ ROOMS: list[tuple[str, str, tuple[str, ...]]] = [
         "notifier.preview", "notifier.private_feed",
     )),
     ("channels", "channels: SMTP, Maildir, webhooks", ("notifier.channels",)),
-    ("nweb", "web: unsubscribe, /healthz, /metrics", (
+    ("nweb", "web: unsubscribe, private feeds, /healthz, /metrics", (
         "notifier.web", "notifier.web_unsubscribe", "notifier.web_words",
         "notifier.web_private_feed",
     )),

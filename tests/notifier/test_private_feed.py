@@ -6,6 +6,7 @@ unsubscribe token and a removed subscriber. Real SQLite/PostgreSQL, real uvicorn
 from __future__ import annotations
 
 import json
+import mailbox
 import os
 import re
 import subprocess
@@ -97,7 +98,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         for i, (title, region, category, content) in enumerate(ARTICLES)
     ]
     (root / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for args in (["import", "a.jsonl"], ["feeds", "build"]):
+    # alice and bob subscribe first (a new subscriber starts from now), then news comes.
+    for args in (["digest", "send"], ["import", "a.jsonl"], ["feeds", "build"]):
         done = _cli(root, *args)
         assert done.returncode == 0, done.stderr
     preview = _cli(root, "digest", "preview", "alice", "--format", "json")
@@ -106,6 +108,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert found, preview.stderr
     text = _cli(root, "digest", "preview", "alice")
     assert text.returncode == 0, text.stderr
+    sent = _cli(root, "digest", "send")  # into the embedded Maildir outbox
+    assert sent.returncode == 0 and "2 sent" in sent.stdout, sent.stdout + sent.stderr
     server = subprocess.Popen([sys.executable, "-m", "notifier", "serve"], cwd=root,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -141,6 +145,14 @@ def test_private_feed_holds_exactly_the_digests_articles(served: Served) -> None
     assert served.feed_url in served.preview_text
     assert _token("alice", "unsubscribe") in served.preview_text  # the unsubscribe link
 
+    # The email alice was sent links her feed, and lists the feed's articles.
+    outbox = mailbox.Maildir(served.root / "var" / "outbox", create=False)
+    mail = next(m for m in outbox if "alice@example.com" in m["To"])
+    body = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
+    text = body.get_payload(decode=True).decode(body.get_content_charset())
+    assert served.feed_url in text
+    emailed = set(re.findall(r"https://n\.example/\d+\.html", text))
+
     answer = httpx.get(served.feed_url)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/atom+xml; charset=utf-8"
@@ -152,6 +164,7 @@ def test_private_feed_holds_exactly_the_digests_articles(served: Served) -> None
     ids = [e.findtext(f"{ATOM}id") for e in entries]
     assert sorted(ids) == sorted(served.preview_ids)
     assert {e.findtext(f"{ATOM}title") for e in entries} == titles
+    assert {e.find(f"{ATOM}link").get("href") for e in entries} == emailed
     published = [e.findtext(f"{ATOM}published") for e in entries]
     assert published == sorted(published, reverse=True)  # newest first
     assert root.find(f"{ATOM}link[@rel='self']").get("href") == served.feed_url
