@@ -40,9 +40,9 @@ class Composer:
         # Bounded like the renderer's caches: a content per subscriber stays flat.
         #: contents rendered lately (the renderer holds their renderings)
         self._seen: BoundedCache[tuple[object, ...], bool] = BoundedCache()
-        #: subject -> MIME skeleton; it depends on nothing else (sender and date are
-        #: the pass's), so digests of different contents with one subject share it
-        self._mime: BoundedCache[str, MimeTemplate] = BoundedCache()
+        #: the MIME skeleton of the pass (sender and date); subject, recipient and
+        #: bodies are filled in per message
+        self._mime: MimeTemplate | None = None
 
     async def aenvelope(self, digest: Digest) -> Envelope:
         """:meth:`envelope` without blocking the event loop: the first digest of each
@@ -69,17 +69,15 @@ class Composer:
         token = self.signer.token(sub.id)
         rendered = self.renderer.email(digest)
         self._seen[("email", digest.content_key())] = True
-        template = self._mime.get(rendered.subject)
+        template = self._mime
         if template is None:
-            template = MimeTemplate(
-                sender=self.sender_header, subject=rendered.subject, date=self.now
-            )
-            self._mime[rendered.subject] = template
+            template = self._mime = MimeTemplate(sender=self.sender_header, date=self.now)
         text, html = self.renderer.personal_email(rendered, token,
                                                   self.feed_signer.token(sub.id))
         body = template.build(
             to=sub.email,
             name=sub.name,
+            subject=rendered.subject,
             digest_id=digest.id,
             unsubscribe_url=self.renderer.unsubscribe_url(token),
             mailto=None,

@@ -57,6 +57,10 @@ _URL_UNSAFE = {c: f"%{ord(c):02X}" for c in " \"'<>()[]\\^`{|}"}
 def clean(text: str) -> str:
     """``text`` without terminal escapes, control characters or bidi overrides
     (newlines and tabs kept)."""
+    # Every escape starts with a control character, so text without one (nearly
+    # all of it) is returned after one fast scan.
+    if _CONTROLS.search(text) is None:
+        return text
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 

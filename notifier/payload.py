@@ -9,9 +9,12 @@ rendering (see :mod:`notifier.render`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
+
+from jinja2.utils import htmlsafe_json_dumps
 
 from feeds.models import CHINA_TZ, Article, Region
 from feeds.text import html_to_text
@@ -91,10 +94,62 @@ def article_payload(article: Article, region: RegionLookup) -> dict[str, Any]:
     }
 
 
+#: The bundled ``webhook/json.json.j2``. While the template in use is this one,
+#: :func:`json_body` makes the same text without a template run (tests check that
+#: both agree); a changed or overriding template is rendered as it is.
+JSON_TEMPLATE = (
+    '{"type": "digest", "id": {{ digest_id|tojson }}, "subscriber": {{ subscriber|tojson }}, '
+    '"generated_at": {{ generated_at|tojson }}, "articles": {{ articles_json }}}\n'
+)
+
+
+def article_json(payload: dict[str, Any]) -> str:
+    """One article payload as JSON text (UTF-8 kept, like ``articles_json``)."""
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def json_body(digest: Digest, articles: Iterable[str]) -> str:
+    """The ``json`` webhook body of the bundled template: ``articles`` are the
+    :func:`article_json` texts of the digest's articles, in order; id and
+    subscriber are slots."""
+    head = {"digest_id": SLOT_ID, "subscriber": SLOT_SUBSCRIBER,
+            "generated_at": _iso(digest.generated_at)}
+    id_, subscriber, generated = (htmlsafe_json_dumps(v, ensure_ascii=False)
+                                  for v in head.values())
+    return (
+        f'{{"type": "digest", "id": {id_}, "subscriber": {subscriber}, '
+        f'"generated_at": {generated}, "articles": [{", ".join(articles)}]}}\n'
+    )
+
+
+def article_context(a: Article, caps: Caps = NO_CAPS) -> dict[str, Any]:
+    """One article as the digest templates see it: fields one line, clean, within
+    ``caps``. The same for every digest that shows the article (a renderer may cache it)."""
+    return {
+        "id": a.id,
+        "url": clean(a.url) if len(a.url) <= caps.url else "",
+        "title": _line(a.title, caps.title),
+        "summary": plain_summary(a, caps.summary),
+        "published": a.published.astimezone(CHINA_TZ).strftime("%Y-%m-%d"),
+        "source": _line(a.source, caps.field),
+        "zone": _line(a.zone, caps.field),
+        "category": _line(a.category, caps.field),
+    }
+
+
+#: How a digest context gets an article's template fields.
+ArticleView = Callable[[Article, Caps], dict[str, Any]]
+
+
 def digest_context(
-    digest: Digest, public_url: str, region: RegionLookup, caps: Caps = NO_CAPS
+    digest: Digest,
+    public_url: str,
+    region: RegionLookup,
+    caps: Caps = NO_CAPS,
+    article_view: ArticleView = article_context,
 ) -> dict[str, Any]:
-    """Template variables; article fields one line, clean and within ``caps``."""
+    """Template variables; article fields one line, clean and within ``caps``
+    (``article_view``: :func:`article_context`, or a cached copy of it)."""
     sub = digest.subscriber
     t = words(sub.language)
     names = [region_name(region, k) for k in sub.regions]
@@ -105,19 +160,7 @@ def digest_context(
             "key": group.key,
             "name": _line(group.name, caps.field) or t["other"],
             "feed_url": feed_url(public_url, group.key) if group.key else None,
-            "articles": [
-                {
-                    "id": a.id,
-                    "url": clean(a.url) if len(a.url) <= caps.url else "",
-                    "title": _line(a.title, caps.title),
-                    "summary": plain_summary(a, caps.summary),
-                    "published": a.published.astimezone(CHINA_TZ).strftime("%Y-%m-%d"),
-                    "source": _line(a.source, caps.field),
-                    "zone": _line(a.zone, caps.field),
-                    "category": _line(a.category, caps.field),
-                }
-                for a in group.articles
-            ],
+            "articles": [article_view(a, caps) for a in group.articles],
         }
         for group in digest.groups
     ]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import css_inline
+import jinja2
 
 from feeds.models import Article
 from notifier.chatfit import CHAT_LIMITS, NO_CAPS, Caps, fit
@@ -27,19 +28,30 @@ from notifier.errors import NotifierError
 from notifier.escaping import clean, one_line
 from notifier.lru import BoundedCache
 from notifier.payload import (
+    JSON_TEMPLATE,
     SLOT_FEED_TOKEN,
     SLOT_ID,
     SLOT_SUBSCRIBER,
     SLOT_TOKEN,
     RegionLookup,
+    article_context,
+    article_json,
     article_payload,
     digest_context,
     feed_url,
+    json_body,
     region_name,
     unsubscribe_url,
 )
 from notifier.plan import Digest, shortened
-from notifier.templates_env import make_environment, render_template
+from notifier.templates_env import (
+    inlined_template,
+    load_template,
+    make_environment,
+    render_loaded,
+    render_template,
+    source_of,
+)
 
 __all__ = [
     "CHAT_FORMATS", "SLOT_ID", "SLOT_SUBSCRIBER", "SLOT_TOKEN", "RenderedEmail",
@@ -47,6 +59,9 @@ __all__ = [
 ]
 
 CHAT_FORMATS = tuple(CHAT_LIMITS)
+_HTML = "email/digest.html.j2"
+#: Articles whose template fields are kept (all digests of a pass share them).
+ARTICLE_CACHE = 1024
 
 #: What a slot may grow to in a personal copy, for measuring a shared chat body.
 _SLOT_STAND_INS = {slot: "x" * 256 for slot in (SLOT_TOKEN, SLOT_ID, SLOT_SUBSCRIBER)}
@@ -82,6 +97,15 @@ class Renderer:
         # Bounded: with a content per subscriber, memory stays flat in a fan-out.
         self._emails: BoundedCache[tuple[object, ...], RenderedEmail] = BoundedCache()
         self._webhooks: BoundedCache[tuple[object, ...], RenderedWebhook] = BoundedCache()
+        # An article is shown in many digests: its fields are shaped once.
+        self._views: BoundedCache[tuple[Article, Caps], dict[str, Any]] = BoundedCache(
+            ARTICLE_CACHE)
+        self._payloads: BoundedCache[Article, str] = BoundedCache(ARTICLE_CACHE)
+        #: templates loaded for this renderer's life (a pass)
+        self._templates: dict[str, jinja2.Template] = {}
+        #: whether the HTML template has its CSS inlined already (the bundled one)
+        self._html_inlined = False
+        self._json_bundled: bool | None = None
 
     # -- context ------------------------------------------------------------------
 
@@ -100,12 +124,33 @@ class Renderer:
 
     def context(self, digest: Digest, caps: Caps = NO_CAPS) -> dict[str, Any]:
         """Template variables; article fields one line, clean and within ``caps``."""
-        return digest_context(digest, self.public_url, self._region, caps)
+        return digest_context(digest, self.public_url, self._region, caps, self._article_view)
+
+    def _article_view(self, article: Article, caps: Caps) -> dict[str, Any]:
+        key = (article, caps)
+        found = self._views.get(key)
+        if found is None:
+            found = self._views[key] = article_context(article, caps)
+        return found
+
+    def _article_json(self, article: Article) -> str:
+        found = self._payloads.get(article)
+        if found is None:
+            found = self._payloads[article] = article_json(self.article_payload(article))
+        return found
 
     # -- email ------------------------------------------------------------------------
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
-        return render_template(self.env, name, context)
+        template = self._templates.get(name)
+        if template is None:
+            if name == _HTML and source_of(self.env, name)[1]:
+                template = inlined_template(self.env, name)
+                self._html_inlined = True
+            else:
+                template = load_template(self.env, name)
+            self._templates[name] = template
+        return render_loaded(template, name, context)
 
     def email(self, digest: Digest) -> RenderedEmail:
         """Subject, text and HTML for this digest's content (cached)."""
@@ -116,8 +161,10 @@ class Renderer:
             # clean() again on the output: a user's template may add its own text.
             subject = one_line(self._render("email/subject.txt.j2", ctx))
             text = clean(self._render("email/digest.txt.j2", ctx))
-            page = clean(self._render("email/digest.html.j2", ctx))
-            found = RenderedEmail(subject, text, self._inliner.inline(page))
+            page = clean(self._render(_HTML, ctx))
+            if not self._html_inlined:  # a user's template: inlined once rendered
+                page = self._inliner.inline(page)
+            found = RenderedEmail(subject, text, page)
             self._emails[key] = found
         return found
 
@@ -154,11 +201,17 @@ class Renderer:
         return found
 
     def _webhook_body(self, fmt: str, digest: Digest, caps: Caps) -> str:
+        name = f"webhook/{fmt}.json.j2"
+        if fmt == "json":
+            if self._json_bundled is None:
+                source, bundled = source_of(self.env, name)
+                self._json_bundled = bundled and source == JSON_TEMPLATE
+            if self._json_bundled:  # the template's own text, without running it
+                return json_body(digest, map(self._article_json, digest.articles))
         ctx = self.context(digest, caps)
         articles = [self.article_payload(a) for a in digest.articles]
         ctx["articles"] = articles
         ctx["articles_json"] = json.dumps(articles, ensure_ascii=False)
-        name = f"webhook/{fmt}.json.j2"
         body = self._render(name, ctx)
         try:
             json.loads(body)
@@ -180,5 +233,5 @@ class Renderer:
     # -- pages ---------------------------------------------------------------------------
 
     def page(self, name: str, **context: Any) -> str:
-        """A web page (the unsubscribe pages)."""
-        return self._render(name, context)
+        """A web page (the unsubscribe pages; looked up each time, a server lives long)."""
+        return render_template(self.env, name, context)

@@ -52,9 +52,9 @@ def yaml_quoted(text: str) -> str:
 
 
 def build(name: str | None, to: str = "alice@example.com") -> email.message.EmailMessage:
-    template = MimeTemplate(sender="zonewire <news@example.org>", subject="招商快讯",
+    template = MimeTemplate(sender="zonewire <news@example.org>",
                             date=datetime(2025, 1, 2, tzinfo=UTC))
-    raw = template.build(to=to, name=name, digest_id="d1",
+    raw = template.build(to=to, name=name, subject="招商快讯", digest_id="d1",
                          unsubscribe_url="https://z.example/unsubscribe/t", mailto=None,
                          text="正文", html="<p>正文</p>")
     message = email.message_from_bytes(raw, policy=email.policy.default)
