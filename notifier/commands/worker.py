@@ -35,15 +35,18 @@ async def run_worker(app: App, holder: object, queue: object, concurrency: int) 
     from notifier.distributed.context import WorkerContext
     from notifier.distributed.tasks import CONTEXT_KEY
 
-    ctx = WorkerContext(app, holder, queue)  # type: ignore[arg-type]
+    ctx = WorkerContext(app, holder, queue, concurrency=concurrency)  # type: ignore[arg-type]
     timing = Timing.of(app.settings.distributed.lead_timeout)
-    async with queue.open_async():  # type: ignore[attr-defined]
-        await queue.run_worker_async(  # type: ignore[attr-defined]
-            concurrency=concurrency,
-            name=f"{socket.gethostname()}",
-            additional_context={CONTEXT_KEY: ctx},
-            update_heartbeat_interval=timing.heartbeat,
-            stalled_worker_timeout=timing.stalled_after,
-            fetch_job_polling_interval=1.0,
-        )
+    try:
+        async with queue.open_async():  # type: ignore[attr-defined]
+            await queue.run_worker_async(  # type: ignore[attr-defined]
+                concurrency=concurrency,
+                name=f"{socket.gethostname()}",
+                additional_context={CONTEXT_KEY: ctx},
+                update_heartbeat_interval=timing.heartbeat,
+                stalled_worker_timeout=timing.stalled_after,
+                fetch_job_polling_interval=1.0,
+            )
+    finally:
+        await ctx.channels.aclose()  # kept SMTP sessions end with QUIT
     return 0

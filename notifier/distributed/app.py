@@ -1,7 +1,7 @@
 """The procrastinate App of a distributed setup: its queue is in the zonewire database.
 
 One connector on the same database URL; the tasks come from
-:mod:`notifier.distributed.tasks` under the ``zonewire:`` namespace.
+:mod:`notifier.distributed.tasks`, named ``zonewire:...``.
 :func:`transaction_deferrer` gives an App whose deferrals run on a connection the
 caller holds, so planning records the ledger rows and defers their delivery jobs
 in ONE transaction (procrastinate's ``configure(connection=...)``).
@@ -52,12 +52,12 @@ def require_distributed(settings: Settings, where: str) -> None:
 
 def make_app(url: str, *, install_schema: bool = True) -> procrastinate.App:
     """The queue App on ``url``; procrastinate's schema is installed on first use."""
-    from notifier.distributed.tasks import blueprint
+    from notifier.distributed.tasks import register
 
     if install_schema:
         apply_queue_schema(url)
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url)))
-    app.add_tasks_from(blueprint, namespace="zonewire")
+    register(app)
     return app
 
 

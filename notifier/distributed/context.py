@@ -14,6 +14,7 @@ import procrastinate
 from feeds.publish import BuildReport
 from notifier.app import App
 from notifier.distributed.app import BUILD, transaction_deferrer
+from notifier.distributed.channels import ChannelCache
 from notifier.reload import ConfigHolder
 from notifier.worker import Worker
 
@@ -32,12 +33,16 @@ class WorkerContext:
     holder: ConfigHolder
     queue: procrastinate.App
     clock: object = utc_now
+    #: Jobs this process runs at once (sizes the kept channels).
+    concurrency: int = 1
     worker: Worker = field(init=False)
+    channels: ChannelCache = field(init=False)
     deferrer: procrastinate.App = field(init=False)
 
     def __post_init__(self) -> None:
         self.worker = Worker(self.app, self.holder, clock=self.now)
         self.deferrer = transaction_deferrer(self.queue)
+        self.channels = ChannelCache(self.concurrency)
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator, no-any-return]

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from notifier.app import App
-from notifier.channels.base import Channel
-from notifier.channels.factory import build_channels
 from notifier.claimant import is_dead_here, new_claimant
 from notifier.deliver import DeliveryDeps, DeliveryReport, _drop, _retry, _settle_transports
+from notifier.distributed.channels import ChannelCache
 from notifier.due import articles_by_seq, rebuild
 from notifier.fanout import FanOut
 from notifier.ledger import PENDING, RETRYING, DigestRecord, Outcome
+from notifier.models import Subscriber
 from notifier.plan import Digest, effective
-from notifier.reload import ConfigHolder
+from notifier.reload import ConfigHolder, Loaded
 
 log = logging.getLogger("notifier.distributed")
 
@@ -37,6 +38,21 @@ def _deps(app: App, holder: ConfigHolder) -> DeliveryDeps:
     settings = holder.settings
     return replace(DeliveryDeps.from_app(app), settings=settings,
                    signer=app.signer(settings))
+
+
+_BY_ID: weakref.WeakKeyDictionary[ConfigHolder, tuple[Loaded, dict[str, Subscriber]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def subscribers_by_id(holder: ConfigHolder) -> dict[str, Subscriber]:
+    """The subscribers in force by id, built once per configuration loaded (every
+    job of a worker looks its batch up in it, not in a fresh parse of the file)."""
+    loaded = holder.current
+    cached = _BY_ID.get(holder)
+    if cached is None or cached[0] is not loaded:
+        cached = _BY_ID[holder] = (loaded, {s.id: s for s in loaded.subscriptions.subscribers})
+    return cached[1]
 
 
 def _release_dead(deps: DeliveryDeps, now: datetime) -> None:
@@ -56,7 +72,7 @@ def _prepare(
     records = [r for r in found if r.status in (PENDING, RETRYING)]
     if not records:
         return [], []
-    by_id = {s.id: s for s in holder.subscriptions.subscribers}
+    by_id = subscribers_by_id(holder)
     states = deps.ledger.states({r.subscriber_id for r in records})
     articles = articles_by_seq(deps.store, records)
     gazetteer = deps.gazetteer
@@ -81,9 +97,11 @@ def _prepare(
 
 
 async def deliver_batch(
-    app: App, holder: ConfigHolder, ids: Sequence[str], now: datetime
+    app: App, holder: ConfigHolder, ids: Sequence[str], now: datetime,
+    channels: ChannelCache | None = None,
 ) -> DeliveryReport:
-    """Send the due digests among ``ids`` (see the module docstring)."""
+    """Send the due digests among ``ids`` (see the module docstring) over the
+    worker's kept ``channels`` (a cache of this job's own when None)."""
     deps = _deps(app, holder)
     report = DeliveryReport()
     work, dropped = await asyncio.to_thread(_prepare, deps, holder, ids, now)
@@ -92,22 +110,20 @@ async def deliver_batch(
         await asyncio.to_thread(_drop, deps, report, dropped, claimant, now)
     if not work:
         return report
-    channels: dict[str, Channel] = {}
-
-    def open_channel(name: str) -> Channel | None:
-        if name not in channels:
-            channels.update(build_channels(deps.settings, {name}))
-        return channels.get(name)
+    own = channels is None
+    cache = ChannelCache(1) if channels is None else channels
+    lease = cache.lease(deps.settings)
 
     async def batches() -> AsyncIterator[list[Digest]]:
         yield work
 
     fan = FanOut(deps, report, now, _retry(deps), claimant)
     try:
-        lanes = await fan.run(batches(), open_channel)
+        lanes = await fan.run(batches(), lease.open_channel)
     finally:
-        for channel in channels.values():
-            await channel.aclose()
+        await lease.release()
+        if own:
+            await cache.aclose()
     await asyncio.to_thread(_settle_transports, deps, report, lanes, now)
     return report
 

@@ -17,7 +17,6 @@ from notifier.distributed.planning import plan_and_defer
 
 log = logging.getLogger("notifier.distributed")
 
-blueprint = procrastinate.Blueprint()
 CONTEXT_KEY = "zonewire"
 
 
@@ -27,7 +26,6 @@ def _ctx(context: procrastinate.JobContext) -> WorkerContext:
     return found
 
 
-@blueprint.task(name="ingest", pass_context=True)
 async def ingest(context: procrastinate.JobContext, source: str) -> None:
     """Poll one source; a build follows when anything changed."""
     ctx = _ctx(context)
@@ -37,13 +35,11 @@ async def ingest(context: procrastinate.JobContext, source: str) -> None:
         await ctx.defer_build()
 
 
-@blueprint.task(name="build_feeds", pass_context=True)
 async def build_feeds(context: procrastinate.JobContext) -> None:
     report = await _ctx(context).build_feeds()
     log.info("feeds: %d files written, %d feeds", len(report.written), report.feeds)
 
 
-@blueprint.task(name="plan", pass_context=True)
 async def plan(context: procrastinate.JobContext) -> None:
     """Plan due digests; their delivery jobs are deferred in the same transaction."""
     ctx = _ctx(context)
@@ -54,16 +50,14 @@ async def plan(context: procrastinate.JobContext) -> None:
         log.info("planned %d digests in %d delivery jobs", report.planned, jobs)
 
 
-@blueprint.task(name="deliver", pass_context=True)
 async def deliver(context: procrastinate.JobContext, digests: list[str]) -> None:
     ctx = _ctx(context)
     ctx.holder.reload()
-    report = await deliver_batch(ctx.app, ctx.holder, digests, ctx.now())
+    report = await deliver_batch(ctx.app, ctx.holder, digests, ctx.now(), ctx.channels)
     for line in report.errors[:5]:
         log.warning("%s", line)
 
 
-@blueprint.task(name="resend", pass_context=True)
 async def resend(context: procrastinate.JobContext) -> None:
     """Due retries, and pending digests whose job was lost, in batches."""
     ctx = _ctx(context)
@@ -72,4 +66,17 @@ async def resend(context: procrastinate.JobContext) -> None:
     ids = [r.id for r in await asyncio.to_thread(orphans, ctx.app, now)]
     batch = max(ctx.holder.settings.delivery.batch, 1)
     for start in range(0, len(ids), batch):
-        await deliver_batch(ctx.app, ctx.holder, ids[start : start + batch], now)
+        await deliver_batch(ctx.app, ctx.holder, ids[start : start + batch], now,
+                            ctx.channels)
+
+
+def register(app: procrastinate.App) -> None:
+    """Add the tasks to ``app`` under their queue names (``zonewire:...``).
+
+    Registered per App rather than through one module-level Blueprint: a Blueprint
+    binds its tasks to the first App it is added to, so a second App in the same
+    process (a test, the bench) would find none.
+    """
+    for name, func in (("ingest", ingest), ("build_feeds", build_feeds), ("plan", plan),
+                       ("deliver", deliver), ("resend", resend)):
+        app.task(name=f"zonewire:{name}", pass_context=True)(func)
