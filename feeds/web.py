@@ -63,16 +63,43 @@ def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
 #: Where the output directory is: a fixed path, or a callable returning the one in
 #: force now (``zonewire run`` follows configuration reloads this way).
 OutputDir = Path | str | Callable[[], Path]
+#: Distributed mode (SPEC §11): the published files by key from the database instead
+#: (blocking, run in the HTTP thread pool); see :func:`document_found`.
+Documents = Callable[[str], "Found | None"]
 
 
 @dataclass(frozen=True)
 class _Found:
-    """A file to serve, as read in a worker thread."""
+    """A file to serve, as read in a worker thread; a stored document brings its own
+    validator (a hash of its bytes, equal on every server) and change time."""
 
     path: Path
     size: int
     mtime_ns: int
     body: bytes
+    etag: str | None = None
+
+
+#: What a :data:`Documents` lookup returns.
+Found = _Found
+
+
+def document_found(key: str, body: bytes, etag: str, updated: datetime) -> _Found:
+    """A stored feed document (key = its path under the feed root) as :func:`create_app`
+    serves it."""
+    return _Found(Path(key), len(body), int(updated.timestamp()) * 1_000_000_000, body, etag)
+
+
+def _lookup_document(documents: Documents, name: str) -> _Found | None:
+    """The document ``name`` (or ``name/index.html``); dot-files are never served."""
+    parts = [p for p in name.split("/") if p]
+    if any(part.startswith(".") for part in parts):
+        return None
+    key = "/".join(parts) or "index.html"
+    found = documents(key)
+    if found is None and not key.endswith((".html", ".atom", ".json", ".opml", ".xml")):
+        found = documents(key + "/index.html")
+    return found
 
 
 def _lookup(root: Path, name: str, read: bool) -> _Found | None:
@@ -136,8 +163,10 @@ def create_app(
     output_dir: OutputDir,
     extra_routes: Sequence[BaseRoute] = (),
     max_body: int = MAX_BODY_BYTES,
+    documents: Documents | None = None,
 ) -> Starlette:
-    """A Starlette app serving ``output_dir``; ``/`` is ``index.html``.
+    """A Starlette app serving ``output_dir`` (or the stored ``documents``); ``/`` is
+    ``index.html``.
 
     File lookups and reads run in a worker thread, so a slow disk never stalls the
     event loop that also serves the other requests.
@@ -145,9 +174,14 @@ def create_app(
     roots = _Roots(output_dir)
     csp = _CspCache()
 
+    def lookup(name: str, read: bool) -> _Found | None:
+        if documents is not None:
+            return _lookup_document(documents, name)
+        return _lookup(roots(), name, read)
+
     async def healthz(request: Request) -> Response:
         # No paths in the answer: it is public, and an operator knows where it is.
-        ok = await off_loop(lambda: (roots() / "index.html").is_file())
+        ok = await off_loop(lambda: lookup("index.html", False) is not None)
         return JSONResponse(
             {"status": "ok" if ok else "no index yet"}, status_code=200 if ok else 503
         )
@@ -155,10 +189,10 @@ def create_app(
     async def static(request: Request) -> Response:
         name = request.path_params.get("path", "") or "index.html"
         head = request.method == "HEAD"
-        found = await off_loop(lambda: _lookup(roots(), name, not head))
+        found = await off_loop(lambda: lookup(name, not head))
         if found is None:
             return PlainTextResponse("not found\n", status_code=404)
-        etag = _etag(found.path, found.size, found.mtime_ns)
+        etag = found.etag or _etag(found.path, found.size, found.mtime_ns)
         modified = datetime.fromtimestamp(found.mtime_ns // 1_000_000_000, UTC)
         headers = {
             "ETag": etag,

@@ -44,7 +44,13 @@ def build_web_app(app: App, config: Any) -> Starlette:
 
     routes = unsubscribe_service(app, config).routes()
     routes += private_feed_service(app, config).routes()
-    return create_app(lambda: config.settings.feeds.output_dir, extra_routes=routes)
+    documents = None
+    if config.settings.mode == "distributed":  # SPEC §11: feeds from the database
+        from notifier.distributed.web import stored_documents
+
+        documents = stored_documents(app.store.documents)
+    return create_app(lambda: config.settings.feeds.output_dir, extra_routes=routes,
+                      documents=documents)
 
 
 def build_metrics_app(metrics: Metrics) -> Starlette:

@@ -1,5 +1,6 @@
 """`zonewire feeds build [--all]`: bring the feeds (Atom, JSON Feed, archives), the
-region pages, the index and the OPML up to date."""
+region pages, the index and the OPML up to date. `zonewire feeds export DIR`: write
+a distributed setup's stored feeds out for static hosting."""
 
 from __future__ import annotations
 
@@ -30,9 +31,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="re-render every feed (after changing templates or public_url); "
         "still writes only files that differ",
     )
+    export = sub.add_parser(
+        "export",
+        help="write the feeds stored in the database to DIR (distributed mode)",
+        description="Write every feed document of a distributed setup (Atom, JSON Feed, "
+        "archives, region pages, index.html, feeds.opml) under DIR for static hosting. "
+        "Each file is replaced atomically and only when its bytes differ; other files "
+        "in DIR are left alone.",
+    )
+    export.add_argument("dir", metavar="DIR", help="folder to write into (created if missing)")
+    export.add_argument(
+        "-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
+        help="config file (default: $ZONEWIRE_CONFIG, else config/zonewire.yaml)",
+    )
 
 
 def run(args: argparse.Namespace, app: App) -> int:
+    if args.action == "export":
+        return _export(args, app)
     settings = app.settings
     progress = Progress("building feeds")
 
@@ -77,6 +93,26 @@ def run(args: argparse.Namespace, app: App) -> int:
             f"skipped {len(report.skipped_regions)} region keys the gazetteer does not know: "
             + ", ".join(sorted(report.skipped_regions)[:10])
         )
+    return 0
+
+
+def _export(args: argparse.Namespace, app: App) -> int:
+    from pathlib import Path
+
+    from notifier.distributed.app import require_distributed
+    from notifier.distributed.export import export_documents
+
+    require_distributed(app.settings, str(app.config_file or "config/zonewire.yaml"))
+    out = Path(args.dir)
+    report = export_documents(app.store.documents, out)
+    total = report.written + report.unchanged
+    print(f"exported {total} documents to {out}/: {report.written} written, "
+          f"{report.unchanged} unchanged")
+    if report.refused:
+        print(f"skipped {len(report.refused)} stored keys that are no safe path: "
+              + ", ".join(repr(k) for k in report.refused[:5]))
+    if total == 0:
+        print("nothing stored yet: a worker builds the feeds after the first ingest")
     return 0
 
 

@@ -3,8 +3,10 @@
 The same app as the one ``zonewire run`` serves. ``/metrics`` (the store's gauges;
 no worker runs here, so no worker counters) is on its own listener,
 ``serve.metrics_host:serve.metrics_port`` (127.0.0.1:9108 by default), never on the
-public port. Edits to the configuration files are picked up on the next request
-(a stat per request; the files are re-read only when they changed).
+public port. In distributed mode (SPEC §11) the feeds come from the database, so
+any number of servers answer alike. Edits to the configuration files are picked up
+on the next request (a stat per request; the files are re-read only when they
+changed).
 """
 
 from __future__ import annotations
@@ -35,12 +37,18 @@ def run(args: argparse.Namespace, app: App) -> int:
     web = build_web_app(app, WatchedConfig(holder))
     output = settings.feeds.output_dir
 
+    distributed = settings.mode == "distributed"
+
     def started(base: str, metrics_url: str | None) -> None:
-        print(f"serving {output}/ on {base}")
+        where = "the feeds stored in the database" if distributed else f"{output}/"
+        print(f"serving {where} on {base}")
         print(f"  index: {base}  all articles: {base}feeds/all.atom  OPML: {base}feeds.opml")
         metrics = metrics_url or "off"
         print(f"  health: {base}healthz  metrics: {metrics}  (public_url: {settings.public_url})")
-        if not (output / "index.html").exists():
+        if distributed:
+            if app.store.documents.get("index.html") is None:
+                print("  note: no index.html stored yet; a worker builds the feeds")
+        elif not (output / "index.html").exists():
             print("  note: no index.html yet; run `zonewire feeds build`")
         sys.stdout.flush()
 
