@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 
@@ -47,10 +47,12 @@ def apply_queue_schema(url: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class QueueCounts:
-    """Jobs per task and status, workers seen lately."""
+    """Jobs per task and status; workers seen lately, with the jobs each is running."""
 
     by_task: dict[str, dict[str, int]]
     workers: int
+    #: worker id -> jobs it is running, for each worker seen lately.
+    running: dict[int, int] = field(default_factory=dict)
 
 
 def queue_counts(engine: Engine, seen_within: timedelta = timedelta(minutes=1)) -> QueueCounts:
@@ -65,12 +67,18 @@ def queue_counts(engine: Engine, seen_within: timedelta = timedelta(minutes=1)) 
         ))
         for task, status, count in rows:
             by_task.setdefault(task, {})[status] = int(count)
-        workers = conn.execute(
-            sa.text("SELECT count(*) FROM procrastinate_workers "
-                    "WHERE last_heartbeat > now() - make_interval(secs => :secs)"),
-            {"secs": seen_within.total_seconds()},
-        ).scalar_one()
-    return QueueCounts(by_task, int(workers))
+        running = {
+            int(worker): int(jobs)
+            for worker, jobs in conn.execute(
+                sa.text("SELECT w.id, count(j.id) FROM procrastinate_workers w "
+                        "LEFT JOIN procrastinate_jobs j "
+                        "ON j.worker_id = w.id AND j.status = 'doing' "
+                        "WHERE w.last_heartbeat > now() - make_interval(secs => :secs) "
+                        "GROUP BY w.id ORDER BY w.id"),
+                {"secs": seen_within.total_seconds()},
+            )
+        }
+    return QueueCounts(by_task, len(running), running)
 
 
 def digests_by_id(engine: Engine, ids: Sequence[str]) -> list[DigestRecord]:

@@ -224,6 +224,6 @@ channel_state = sa.Table(
 )
 
 # Tables declared beside their queries join this metadata (migrations 0007, 0008).
+from feeds.storage import documents as _documents  # noqa: E402, F401
 from feeds.storage import feed_entries as _feed_entries  # noqa: E402, F401
 from feeds.storage import stories as _stories  # noqa: E402, F401
-from feeds.storage import documents as _documents  # noqa: E402, F401
