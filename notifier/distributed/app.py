@@ -62,6 +62,9 @@ def make_app(url: str, *, install_schema: bool = True) -> procrastinate.App:
 
 
 def transaction_deferrer(app: procrastinate.App) -> procrastinate.App:
-    """The same tasks over a synchronous connector that is never opened: it only
-    defers on connections handed to it (``configure_task(..., connection=conn)``)."""
-    return app.with_connector(procrastinate.SyncPsycopgConnector())
+    """An App on a synchronous connector that is never opened: it only defers, by
+    task name, on connections handed to it (``procrastinate.tasks.configure_task(
+    name=..., job_manager=deferrer.job_manager, connection=conn)``), so it works in a
+    worker whose own App is open on an async pool."""
+    del app  # the queue is the database of the connection handed in
+    return procrastinate.App(connector=procrastinate.SyncPsycopgConnector())

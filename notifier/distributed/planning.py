@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import procrastinate
+from procrastinate.tasks import configure_task
 
 from feeds.storage.ledger_rows import NewDigest
 from notifier.app import App
@@ -57,7 +58,11 @@ class DeferringLedger(Ledger):
                 for start in range(0, len(groups), self.batch)
             ]
             if jobs:
-                self.deferrer.configure_task(DELIVER, connection=connection).batch_defer(*jobs)
+                # By name on the deferrer's own (synchronous) job manager: a task's
+                # configure() would use the App it was registered on, whose async
+                # connector cannot run on this synchronous connection once open.
+                configure_task(name=DELIVER, job_manager=self.deferrer.job_manager,
+                               connection=connection).batch_defer(*jobs)
                 self.jobs += len(jobs)
 
         # ``also`` is SqlLedgerStore's (distributed mode always runs on it).
