@@ -50,6 +50,9 @@ ROOMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("worker", "worker: app, composition root, scheduler", (
         "notifier.worker", "notifier.scheduler", "notifier.app", "notifier.metrics",
     )),
+    ("distributed", "distributed mode: scheduler lead, queue tasks, delivery jobs", (
+        "notifier.distributed",
+    )),
     ("config", "configuration: YAML, subscriptions, reload", (
         "notifier.config", "notifier.subscriptions", "notifier.subscription_file",
         "notifier.yamlpos", "notifier.yaml_problems", "notifier.field_checks",
