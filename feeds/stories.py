@@ -19,13 +19,15 @@ news has a different title; a repost keeps it (minus the prefix).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 import unicodedata
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -33,11 +35,14 @@ import numpy as np
 from feeds.text import strip_markup
 
 #: MinHash permutations, and their LSH banding: BANDS bands of ROWS values each.
-#: With 25 x 4 a pair at Jaccard 0.8 shares a band with probability > 0.9999, at
-#: 0.6 with 0.97 (the containment rule below needs those), at 0.1 with 0.0025.
+#: With 20 x 5 a pair at Jaccard 0.8 shares a band with probability 0.9996, at 0.7
+#: with 0.975, at 0.4 with 0.19 and at 0.2 with 0.006. One more key per article,
+#: its title and opening (:data:`OPENING` characters), finds the trimmed reposts
+#: of short articles, whose similarity may fall well below 0.8.
 NUM_PERM = 100
-ROWS = 4
+ROWS = 5
 BANDS = NUM_PERM // ROWS
+OPENING = 30
 #: Shingle length in characters (after normalization), of title + body.
 SHINGLE = 5
 #: MinHash similarity at or above which two articles are one story (SPEC §6).
@@ -51,6 +56,8 @@ NUMBERS_MIN = 0.8
 CONTAINED = 0.85
 CONTAINED_TITLE = 0.8
 CONTAINED_MIN_JACCARD = 0.5
+#: No pair below this MinHash similarity passes either branch of the rule.
+_LEAST = min(THRESHOLD, CONTAINED_MIN_JACCARD)
 #: Fewer distinct shingles than this (a title-only item of a few characters) is
 #: too little to tell stories apart: such an article is never folded.
 MIN_SHINGLES = 8
@@ -58,21 +65,42 @@ MIN_SHINGLES = 8
 _PREFIX = re.compile(r"^\s*(?:(?:【[^】]{0,30}】|\[[^\]]{0,30}\]|〖[^〗]{0,30}〗|\s)+)")
 _NOT_WORD = re.compile(r"[\W_]+")
 _VERSION = 1
-_HEADER = struct.Struct("<BIHH")
+_HEADER = struct.Struct("<BIHHq")
+#: Powers of a prime, highest first: polynomial hashes as one matrix product.
+_POWERS = np.array([1_000_003**i % 2**64 for i in range(15, -1, -1)], dtype=np.uint64)
+_BAND_SALT = np.arange(1, 1 + 10_000, dtype=np.uint64)[: NUM_PERM // ROWS] * np.uint64(
+    0x9E3779B97F4A7C15
+)
 _DIGITS = re.compile(r"[0-9]+(?:[.][0-9]+)?")
-_EMPTY = np.zeros(0, dtype=np.uint32)
 
 
 def normalize(text: str) -> str:
-    """What is compared of a text: words only, half-width, lower case."""
-    text = unicodedata.normalize("NFKC", text)
-    return _NOT_WORD.sub("", text).casefold()
+    """What is compared of a text: words only, half-width, lower case.
+
+    Punctuation goes first (most of what NFKC would fold is full-width
+    punctuation, and the text gets shorter); a word character NFKC spells with
+    punctuation (㈱ -> (株)) loses it in the second pass.
+    """
+    text = _NOT_WORD.sub("", text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text))
+    return text.casefold()
 
 
 def normalize_title(title: str) -> str:
     """A title without a leading 【…】/[…] label, normalized."""
     text = unicodedata.normalize("NFKC", title)
     return normalize(_PREFIX.sub("", text))
+
+
+def _bigrams(text: str) -> frozenset[int]:
+    """A short text's character bigrams (its one character, if that is all) as
+    32-bit integers: exact, and cheaper than hashing for a title."""
+    if len(text) < 2:
+        return frozenset(ord(c) for c in text)
+    return frozenset(
+        ((ord(a) * 1_000_003) ^ ord(b)) & 0xFFFFFFFF for a, b in pairwise(text)
+    )
 
 
 def normalize_body(content: str) -> str:
@@ -89,17 +117,14 @@ def _shingle_hashes(text: str, k: int) -> np.ndarray:
     points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     k = min(k, len(points))
     n = len(points) - k + 1
-    h = np.zeros(n, dtype=np.uint64)
-    for j in range(k):
-        h = h * np.uint64(1_000_003) + points[j : j + n]
+    powers = _POWERS[-k:]
+    h = points[:n] * powers[0]  # uint64 arithmetic wraps
+    for j in range(1, k):
+        h += points[j : j + n] * powers[j]
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
     h ^= h >> np.uint64(29)
     return np.unique((h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 @cache
@@ -116,10 +141,11 @@ def _minhash(hashes: np.ndarray) -> np.ndarray:
 
     template = _template()
     m = MinHash(
-        num_perm=NUM_PERM, hashfunc=_same, permutations=template.permutations,
+        num_perm=NUM_PERM, hashfunc=int, permutations=template.permutations,
         scheme="affine32",
     )
-    m.update_batch(hashes)
+    # Python ints through the builtin ``int``: the shingles are hashed already.
+    m.update_batch(hashes.tolist())
     return np.asarray(m.hashvalues, dtype=np.uint32)
 
 
@@ -129,64 +155,67 @@ class StoryPrint:
 
     signature: np.ndarray  # NUM_PERM uint32 MinHash values of title + body
     size: int  # distinct shingles of title + body
-    title: np.ndarray = field(default_factory=lambda: _EMPTY)  # title bigram hashes
-    numbers: np.ndarray = field(default_factory=lambda: _EMPTY)  # hashes of digit runs
+    title: frozenset[int] = frozenset()  # hashes of the title's character bigrams
+    numbers: frozenset[int] = frozenset()  # hashes of the numbers the text states
+    opening: int = 0  # band key of the normalized title and the body's opening
 
     @property
     def usable(self) -> bool:
         return self.size >= MIN_SHINGLES
 
     def bands(self) -> list[int]:
-        """LSH band keys: one signed 63-bit integer per band (fits a BIGINT)."""
+        """LSH band keys: one signed 63-bit integer per band (fits a BIGINT), then
+        the title-and-opening key."""
         rows = self.signature.astype(np.uint64).reshape(BANDS, ROWS)
-        h = np.arange(1, BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        for j in range(ROWS):
-            h = (h ^ rows[:, j]) * np.uint64(0x100000001B3)
-            h ^= h >> np.uint64(31)
-        return [int(v) for v in (h >> np.uint64(1))]
+        h = (rows @ _POWERS[-ROWS:]) ^ _BAND_SALT  # uint64 arithmetic wraps
+        h *= np.uint64(0xC4CEB9FE1A85EC53)
+        h ^= h >> np.uint64(31)
+        return [*(h >> np.uint64(1)).tolist(), self.opening]
 
     def to_bytes(self) -> bytes:
         return (
-            _HEADER.pack(_VERSION, self.size, len(self.title), len(self.numbers))
+            _HEADER.pack(_VERSION, self.size, len(self.title), len(self.numbers), self.opening)
             + self.signature.astype("<u4").tobytes()
-            + self.title.astype("<u4").tobytes()
-            + self.numbers.astype("<u4").tobytes()
+            + struct.pack(f"<{len(self.title)}I", *sorted(self.title))
+            + struct.pack(f"<{len(self.numbers)}I", *sorted(self.numbers))
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoryPrint:
-        version, size, n_title, n_numbers = _HEADER.unpack_from(data)
+        version, size, n_title, n_numbers, opening = _HEADER.unpack_from(data)
         if version != _VERSION:
             raise ValueError(f"story print version {version} (this zonewire knows {_VERSION})")
         at = _HEADER.size
-        parts = []
-        for count in (NUM_PERM, n_title, n_numbers):
-            parts.append(np.frombuffer(data, dtype="<u4", count=count, offset=at)
-                         .astype(np.uint32))
-            at += 4 * count
-        return cls(parts[0], size, parts[1], parts[2])
+        signature = np.frombuffer(data, dtype="<u4", count=NUM_PERM, offset=at)
+        at += 4 * NUM_PERM
+        title = struct.unpack_from(f"<{n_title}I", data, at)
+        numbers = struct.unpack_from(f"<{n_numbers}I", data, at + 4 * n_title)
+        return cls(signature, size, frozenset(title), frozenset(numbers), opening)
 
 
 def story_print(title: str, content: str) -> StoryPrint:
     """The print of an article's title and body."""
     head = normalize_title(title)
-    text = head + normalize_body(content)
+    body = normalize_body(content)
+    text = head + body
     hashes = _shingle_hashes(text, SHINGLE)
     if len(hashes) == 0:
         return StoryPrint(np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32), 0)
-    return StoryPrint(_minhash(hashes), len(hashes), _shingle_hashes(head, 2), _numbers(text))
+    return StoryPrint(_minhash(hashes), len(hashes), _bigrams(head), _numbers(text),
+                      _opening_key(head, body))
 
 
-def _numbers(text: str) -> np.ndarray:
+def _opening_key(head: str, body: str) -> int:
+    """A band key of the title and the body's first characters (a signed 63-bit
+    integer, like the MinHash band keys it sits beside)."""
+    digest = hashlib.blake2b(f"{head}\x1f{body[:OPENING]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def _numbers(text: str) -> frozenset[int]:
     """Hashes of the numbers a text states (2600万元, 16条, 11月20日): template news
     of one zone differ mostly in them, a repost keeps them."""
-    found = {zlib.crc32(n.encode()) for n in _DIGITS.findall(text)}
-    return np.array(sorted(found), dtype=np.uint32)
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int]:
-    """(common, len a, len b) of two sorted distinct hash arrays."""
-    return len(np.intersect1d(a, b, assume_unique=True)), len(a), len(b)
+    return frozenset(zlib.crc32(n.encode()) for n in _DIGITS.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,14 +231,23 @@ class Likeness:
 
 
 def likeness(a: StoryPrint, b: StoryPrint) -> Likeness:
-    jaccard = float(np.count_nonzero(a.signature == b.signature)) / NUM_PERM
+    return _likeness(a, b, signature_jaccard(a, b))
+
+
+def signature_jaccard(a: StoryPrint, b: StoryPrint) -> float:
+    """The MinHash estimate of the Jaccard similarity of the two texts' shingles."""
+    return int(np.count_nonzero(a.signature == b.signature)) / NUM_PERM
+
+
+def _likeness(a: StoryPrint, b: StoryPrint, jaccard: float) -> Likeness:
     small = min(a.size, b.size)
     shared = jaccard * (a.size + b.size) / (1.0 + jaccard)
     containment = min(1.0, shared / small) if small else 0.0
-    common, n_a, n_b = _overlap(a.title, b.title)
-    title = common / (n_a + n_b - common) if n_a + n_b else 1.0
-    common, n_a, n_b = _overlap(a.numbers, b.numbers)
-    numbers = common / min(n_a, n_b) if min(n_a, n_b) else 1.0
+    common = len(a.title & b.title)
+    union = len(a.title) + len(b.title) - common
+    title = common / union if union else 1.0
+    fewer = min(len(a.numbers), len(b.numbers))
+    numbers = len(a.numbers & b.numbers) / fewer if fewer else 1.0
     return Likeness(jaccard, containment, title, numbers)
 
 
@@ -275,7 +313,10 @@ class StoryIndex:
                     continue
                 seen.add(seq)
                 story, other = self._known[seq]
-                like = likeness(print_, other)
+                jaccard = signature_jaccard(print_, other)
+                if jaccard < _LEAST:  # most candidates: skip the rest of the rule
+                    continue
+                like = _likeness(print_, other, jaccard)
                 if not alike(like):
                     continue
                 score = (like.jaccard, -story)

@@ -91,6 +91,9 @@ def article_payload(article: Article, region: RegionLookup) -> dict[str, Any]:
         "zone": _line(article.zone, 10**9),
         "region": _line(article.region, 10**9),
         "regions": regions,
+        # The story's other sources (SPEC §6), oldest first; [] for most articles.
+        "also": [{"url": clean(o.url), "source": _line(o.source or o.source_name, 10**9)}
+                 for o in article.also],
     }
 
 
@@ -134,6 +137,10 @@ def article_context(a: Article, caps: Caps = NO_CAPS) -> dict[str, Any]:
         "source": _line(a.source, caps.field),
         "zone": _line(a.zone, caps.field),
         "category": _line(a.category, caps.field),
+        "also": [
+            {"url": clean(o.url), "source": _line(o.source or o.source_name, caps.field)}
+            for o in a.also if len(o.url) <= caps.url
+        ],
     }
 
 

@@ -7,6 +7,10 @@ Rules (SPEC §8): a subscriber gets each matching article once; "new" means a ``
 above the subscriber's cursor; backfill articles and articles published more than
 ``notify_max_age`` ago move the cursor but are never sent; a subscriber seen for the
 first time starts at the current end of the store; an empty digest is not produced.
+An article that joined a story another article leads (SPEC §6: a repost, or the
+zone site's original arriving after the repost) is never a new item: the story's
+first article is the one that is sent, whichever source it came from, so nobody
+is notified twice for one story.
 """
 
 from __future__ import annotations
@@ -151,7 +155,7 @@ class Plan:
     cursors: Mapping[str, int] = field(default_factory=dict)
     #: subscribers seen for the first time: id -> their starting cursor
     new_subscribers: Mapping[str, int] = field(default_factory=dict)
-    #: subscriber id -> seqs recorded but not sent (backfill, too old)
+    #: subscriber id -> seqs recorded but not sent (backfill, too old, joined a story)
     skipped: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
@@ -243,7 +247,9 @@ def plan_digests(
             continue
         keep = effective(subscriber, state)
         fresh = [a for a in matched.get(subscriber.id, ()) if after < a.seq <= upto_seq]
-        sendable = [a for a in fresh if not a.backfill and a.published >= oldest]
+        sendable = [
+            a for a in fresh if not a.backfill and a.published >= oldest and a.leads_story
+        ]
         if len(sendable) != len(fresh):
             sent = {a.seq for a in sendable}
             skipped[subscriber.id] = tuple(a.seq for a in fresh if a.seq not in sent)

@@ -19,7 +19,7 @@ from feeds.models import Article, OtherSource, Region, RegionLevel
 from feeds.rows import PlacedArticle, content_hash, entry_id
 from feeds.storage.bulk import insert_articles, insert_links, refusal
 from feeds.storage.schema import article_regions, articles, zones
-from feeds.storage.stories import fold_new, others_of, refold_changed
+from feeds.storage.stories import fold_new, others_of, refold_changed, source_counts
 from feeds.storage.types import UTCDateTime
 
 __all__ = ["RegionCount", "SqlArticleStore", "UpsertCounts", "row_to_article"]
@@ -302,6 +302,11 @@ class SqlArticleStore:
         )
         with self.engine.connect() as conn:
             return [RegionCount(key, int(n), last) for key, n, last in conn.execute(query)]
+
+    def story_counts(self) -> list[tuple[str | None, int, int]]:
+        """Per source: ``(name, articles, folded into stories first seen elsewhere)``."""
+        with self.engine.connect() as conn:
+            return source_counts(conn)
 
     def unresolved(self) -> list[tuple[str, int]]:
         query = (

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from feeds.models import OtherSource
 from feeds.storage.feed_entries import chunks
 from feeds.storage.schema import articles, metadata
+from feeds.storage.types import driver_stamp
 
 if TYPE_CHECKING:  # numpy and datasketch load with the first fold, not with the schema
     from feeds.stories import StoryIndex, StoryPrint
@@ -43,16 +44,18 @@ story_prints = sa.Table(
 )
 
 #: No foreign key: twenty-odd rows per article, checked on every insert, for
-#: articles that are never deleted; the primary key is the lookup index.
+#: articles that are never deleted; the primary key is the lookup index (and on
+#: SQLite the table itself: WITHOUT ROWID, one B-tree to write instead of two).
 story_bands = sa.Table(
     "story_bands",
     metadata,
     sa.Column("band_key", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("article_seq", sa.Integer, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
 )
 
-#: Band keys per ``IN (...)`` list: a batch of 1,000 articles has 25,000.
-_KEY_CHUNK = 2000
+#: Keys per ``IN (...)`` list (SQLite before 3.32 allows 999 variables).
+_KEY_CHUNK = 900
 
 
 def fold_new(
@@ -97,27 +100,33 @@ def refold_changed(conn: Connection, items: Sequence[tuple[int, StoryPrint]]) ->
 
 
 def _candidates(conn: Connection, keys: set[int]) -> StoryIndex:
-    """The stored articles sharing a band key with the batch, with their stories."""
+    """The stored articles sharing a band key with the batch, with their stories.
+
+    Plain driver SQL: a batch looks up some 20,000 keys, and SQLAlchemy's
+    expansion of each ``IN`` list cost more than the database's own work.
+    """
     from feeds.stories import StoryIndex, StoryPrint
 
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     bands_of: dict[int, list[int]] = {}
     for part in chunks(sorted(keys), _KEY_CHUNK):
-        for key, seq in conn.execute(
-            sa.select(story_bands.c.band_key, story_bands.c.article_seq).where(
-                story_bands.c.band_key.in_(part)
-            )
-        ):
+        rows = conn.exec_driver_sql(
+            "SELECT band_key, article_seq FROM story_bands WHERE band_key IN "
+            f"({', '.join([mark] * len(part))})",
+            tuple(part),
+        ).all()
+        for key, seq in rows:
             bands_of.setdefault(seq, []).append(key)
     index = StoryIndex()
-    for part in chunks(sorted(bands_of)):
-        rows = conn.execute(
-            sa.select(story_prints.c.article_seq, story_prints.c.print, articles.c.story_seq)
-            .join(articles, articles.c.seq == story_prints.c.article_seq)
-            .where(story_prints.c.article_seq.in_(part))
-            .order_by(story_prints.c.article_seq)
-        )
+    for part in chunks(sorted(bands_of), _KEY_CHUNK):
+        rows = conn.exec_driver_sql(
+            "SELECT p.article_seq, p.print, a.story_seq FROM story_prints p "
+            "JOIN articles a ON a.seq = p.article_seq WHERE p.article_seq IN "
+            f"({', '.join([mark] * len(part))}) ORDER BY p.article_seq",
+            tuple(part),
+        ).all()
         for seq, data, story in rows:
-            index.add(seq, story or seq, StoryPrint.from_bytes(data), bands_of[seq])
+            index.add(seq, story or seq, StoryPrint.from_bytes(bytes(data)), bands_of[seq])
     return index
 
 
@@ -129,23 +138,26 @@ def _save_prints(conn: Connection, items: Sequence[tuple[int, StoryPrint, list[i
         f"INSERT INTO story_prints (article_seq, print) VALUES ({mark}, {mark})",
         [(seq, p.to_bytes()) for seq, p, _ in items],
     )
+    # In key order: the index's pages are visited once each, not at random.
+    # A band key repeated within one article (rare) is one row.
+    rows = sorted({(key, seq) for seq, _, bands in items for key in bands})
     conn.exec_driver_sql(
-        f"INSERT INTO story_bands (band_key, article_seq) VALUES ({mark}, {mark})",
-        # A band key repeated within one article (rare) is one row.
-        [(key, seq) for seq, _, bands in items for key in dict.fromkeys(bands)],
+        f"INSERT INTO story_bands (band_key, article_seq) VALUES ({mark}, {mark})", rows
     )
 
 
 def _join(conn: Connection, joined: dict[int, int], now: datetime) -> None:
-    by_story: dict[int, list[int]] = {}
-    for seq, story in joined.items():
-        by_story.setdefault(story, []).append(seq)
-    for story, seqs in by_story.items():
-        conn.execute(
-            articles.update().where(articles.c.seq.in_(seqs)).values(story_seq=story)
-        )
-    for part in chunks(sorted(by_story)):
-        conn.execute(articles.update().where(articles.c.seq.in_(part)).values(updated=now))
+    """Mark the joined articles, and move each story's lead's ``updated``."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"UPDATE articles SET story_seq = {mark} WHERE seq = {mark}",
+        [(story, seq) for seq, story in sorted(joined.items())],
+    )
+    stamp = driver_stamp(now, conn.dialect.name == "sqlite")
+    conn.exec_driver_sql(
+        f"UPDATE articles SET updated = {mark} WHERE seq = {mark}",
+        [(stamp, story) for story in sorted(set(joined.values()))],
+    )
 
 
 def story_members(
@@ -195,6 +207,15 @@ def others_of(conn: Connection, rows: Sequence[Any]) -> dict[int, tuple[OtherSou
         if others:
             out[seq] = tuple(other for _, other in others)
     return out
+
+
+def source_counts(conn: Connection) -> list[tuple[str | None, int, int]]:
+    """``(source name, articles, folded)`` per source, by name: ``folded`` counts
+    its articles that joined a story first seen from another source."""
+    folded = folded_counts(conn)
+    query = sa.select(articles.c.source_name, sa.func.count()).group_by(articles.c.source_name)
+    rows = [(name, int(n), folded.get(name, 0)) for name, n in conn.execute(query)]
+    return sorted(rows, key=lambda row: (row[0] is None, row[0] or ""))
 
 
 def folded_counts(conn: Connection) -> dict[str | None, int]:

@@ -62,6 +62,21 @@ def article_lines(app: App) -> list[str]:
         )
     else:
         lines.append("unresolved regions: none")
+    return lines + story_lines(store.story_counts())
+
+
+def story_lines(counts: list[tuple[str | None, int, int]]) -> list[str]:
+    """Per source, how many of its articles were folded into stories first seen from
+    another source (SPEC §6): a zone site whose news all arrives first on the portal
+    is worth knowing."""
+    if not counts:
+        return []
+    folded = sum(n for _, _, n in counts)
+    lines = [f"stories: {folded} {_plural('article', folded)} folded into stories "
+             "first seen from another source"]
+    for name, total, n in counts:
+        lines.append(f"  {name or '(no source)'}: {total} {_plural('article', total)}, "
+                     f"{n} folded into stories first seen elsewhere")
     return lines
 
 

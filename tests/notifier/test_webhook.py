@@ -170,7 +170,8 @@ def test_webhook_failures_and_signatures(tmp_path: Path, receiver: Receiver) -> 
     stored = deps.store.get("https://news.example.cn/detail/id/1.html")
     assert stored is not None and item["id"] == stored.id
     assert set(item) == {"id", "url", "title", "summary", "published", "updated", "source",
-                         "category", "zone", "region", "regions"}
+                         "category", "zone", "region", "regions", "also"}
+    assert item["also"] == []  # no other source published this story
     assert item["published"].endswith("+08:00") and item["zone"] == "德胜科技园"
     assert item["regions"][0]["level"] == "zone" and item["regions"][-1]["name"] == "北京市"
     ((_, ding_body),) = [(h, b) for p, h, b in receiver.received if p.startswith("/ding")]

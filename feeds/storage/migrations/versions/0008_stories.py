@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("band_key", sa.BigInteger, nullable=False, autoincrement=False),
         sa.Column("article_seq", sa.Integer, nullable=False, autoincrement=False),
         sa.PrimaryKeyConstraint("band_key", "article_seq", name="pk_story_bands"),
+        sqlite_with_rowid=False,
     )
     _print_stored_articles()
 

@@ -1,0 +1,149 @@
+"""Stories across sources, the pure core (SPEC §6): normalizing, prints, the rule, the
+in-memory index. Folding through the store is tested in test_story_folding.py."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feeds.sample.site import repost_text, site_text
+from feeds.stories import (
+    StoryIndex,
+    StoryPrint,
+    likeness,
+    normalize_body,
+    normalize_title,
+    same_story,
+    story_print,
+)
+
+ORIGINAL_TITLE = "乍浦湾临港开发区召开2026年四季度安全生产工作会议"
+ORIGINAL = [
+    "11月20日，乍浦湾临港开发区管委会召开2026年四季度安全生产工作会议，开发区各部门、"
+    "各街道及重点企业负责人参加会议。",
+    "会议通报了前三季度全区安全生产形势，分析了化工园区、港口码头和在建工地存在的突出问题，"
+    "部署了岁末年初安全生产大检查工作。",
+    "会议要求，各单位要压实企业主体责任，对排查出的38处隐患逐一建立台账，确保12月底前全部整改到位。",
+    "开发区主要负责人强调，要以时时放心不下的责任感抓好安全生产，坚决守牢安全底线。",
+]
+# Another story of the same zone on the same day, opening with the same paragraph.
+DECOY_TITLE = "乍浦湾临港开发区部署冬季消防安全专项整治行动"
+DECOY = [
+    ORIGINAL[0],
+    "会议听取了消防救援大队关于今冬明春火灾防控形势的通报，研究了人员密集场所和老旧厂房的整治方案。",
+    "会议决定，自即日起至明年3月底，在全区开展为期4个月的冬季消防安全专项整治行动。",
+]
+
+
+def html(paragraphs: list[str]) -> str:
+    return "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+def test_normalizing_drops_labels_markup_punctuation_and_full_width() -> None:
+    assert normalize_title("【园区动态】 乍浦湾：ＡＢＣ  １２３！") == "乍浦湾abc123"
+    assert normalize_title("[转载]【要闻】标题") == "标题"
+    assert normalize_title("标题【附件】") == "标题附件"  # only a leading label goes
+    assert normalize_body("<p>第一句，</p><p>第 二 句。&nbsp;</p>") == "第一句第二句"
+
+
+def test_a_repost_with_a_label_and_one_sentence_less_is_the_same_story() -> None:
+    original = story_print(ORIGINAL_TITLE, html(ORIGINAL))
+    repost = story_print("【园区动态】" + ORIGINAL_TITLE, html(ORIGINAL[:-1]))
+    like = likeness(original, repost)
+    print(f"repost: {like}")
+    assert like.title == 1.0
+    assert same_story(original, repost) and same_story(repost, original)
+
+
+def test_same_zone_same_day_same_opening_is_not_the_same_story() -> None:
+    original = story_print(ORIGINAL_TITLE, html(ORIGINAL))
+    decoy = story_print(DECOY_TITLE, html(DECOY))
+    print(f"decoy: {likeness(original, decoy)}")
+    assert not same_story(original, decoy)
+    # Also when the opening is most of the text.
+    short = story_print(DECOY_TITLE, html([ORIGINAL[0], "会议部署了冬季消防安全专项整治行动。"]))
+    assert not same_story(original, short)
+
+
+def test_template_news_differing_in_numbers_is_not_the_same_story() -> None:
+    """Same title and sentences, other figures: two policies, not one story."""
+    one = story_print("开发区发布数字文创产业扶持政策",
+                      html(["开发区近日出台16条措施，对重点项目给予最高800万元补助。",
+                            "措施还明确，对首台套产品给予奖励，并在厂房租金方面提供保障。"]))
+    other = story_print("开发区发布数字文创产业扶持政策",
+                        html(["开发区近日出台23条措施，对重点项目给予最高2600万元补助。",
+                              "措施还明确，对首台套产品给予奖励，并在厂房租金方面提供保障。"]))
+    assert likeness(one, other).jaccard >= 0.5
+    assert not same_story(one, other)
+
+
+def test_every_sample_site_repost_folds_and_no_two_site_articles_do() -> None:
+    texts = [site_text(3, n) for n in range(120)]
+    prints = [story_print(t.title, html(list(t.paragraphs))) for t in texts]
+    for text, original in zip(texts, prints, strict=True):
+        repost = repost_text(text, text)
+        assert same_story(original, story_print(repost.title, html(list(repost.paragraphs))))
+    folded = [(i, j) for i in range(len(prints)) for j in range(i + 1, len(prints))
+              if same_story(prints[i], prints[j])]
+    assert folded == []
+
+
+def test_the_index_gives_stable_story_ids_in_arrival_order() -> None:
+    index = StoryIndex()
+    a = story_print(ORIGINAL_TITLE, html(ORIGINAL))
+    b = story_print("【园区动态】" + ORIGINAL_TITLE, html(ORIGINAL[:-1]))
+    c = story_print(DECOY_TITLE, html(DECOY))
+    d = story_print("[转载]" + ORIGINAL_TITLE, html(ORIGINAL[1:]))
+    assert [index.fold(10, a), index.fold(11, b), index.fold(12, c), index.fold(13, d)] == [
+        10, 10, 12, 10]
+    # The repost first: it leads, the original joins it.
+    other = StoryIndex()
+    assert [other.fold(1, b), other.fold(2, a)] == [1, 1]
+
+
+def test_a_print_survives_storage_unchanged() -> None:
+    p = story_print(ORIGINAL_TITLE, html(ORIGINAL))
+    q = StoryPrint.from_bytes(p.to_bytes())
+    assert q.size == p.size and q.title == p.title and q.numbers == p.numbers
+    assert q.bands() == p.bands() and (q.signature == p.signature).all()
+    with pytest.raises(ValueError, match="version"):
+        StoryPrint.from_bytes(b"\x09" + p.to_bytes()[1:])
+
+
+def test_too_little_text_is_never_folded() -> None:
+    a, b = story_print("通知", ""), story_print("通知", "")
+    assert not a.usable and not same_story(a, b)
+    index = StoryIndex()
+    assert [index.fold(1, a), index.fold(2, b)] == [1, 2]
+
+
+texts = st.text(st.characters(codec="utf-8"), max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=texts, body=texts)
+def test_arbitrary_text_never_raises_and_a_print_is_its_own_story(title: str, body: str) -> None:
+    p = story_print(title, body)
+    assert StoryPrint.from_bytes(p.to_bytes()).bands() == p.bands()
+    assert same_story(p, story_print(title, body)) == p.usable
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "【转载】", "[要闻]"]),
+                          st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=12))
+def test_folding_is_deterministic_and_symmetric(arrivals: list[tuple[str, int, int]]) -> None:
+    """The same arrivals give the same story ids; a pair's verdict does not depend on
+    which of the two came first."""
+    bodies = [ORIGINAL, DECOY, ORIGINAL[:-1], [ORIGINAL[0], "另一件事。"]]
+    titles = [ORIGINAL_TITLE, DECOY_TITLE, ORIGINAL_TITLE, "乍浦湾临港开发区另一件事"]
+    prints = [story_print(label + titles[t], html(bodies[b])) for label, t, b in arrivals]
+
+    def run() -> list[int]:
+        index = StoryIndex()
+        return [index.fold(n, p) for n, p in enumerate(prints)]
+
+    assert run() == run()
+    for p in prints:
+        for q in prints:
+            assert same_story(p, q) == same_story(q, p)

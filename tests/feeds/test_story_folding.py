@@ -1,0 +1,141 @@
+"""Folding stories as articles are stored (SPEC §6): through the intake into real
+SQLite and PostgreSQL stores, in both orders of arrival, across batches and
+re-imports, and what ``status`` counts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from feeds.intake import Ingestor
+from feeds.models import ArticleRecord
+from feeds.regions import Gazetteer
+from feeds.storage import Storage
+from tests.feeds.test_stories import DECOY, DECOY_TITLE, ORIGINAL, ORIGINAL_TITLE, html
+
+SITE_URL = "http://www.zpw.example.cn/zwgk/yqdt/202611/t20261120_5101.html"
+PORTAL_URL = "https://www.investchn.example.org/index.php/home/news/detail/id/100006.html"
+
+
+def site_article(now: datetime, url: str = SITE_URL, title: str = ORIGINAL_TITLE,
+                 body: list[str] = ORIGINAL) -> ArticleRecord:
+    return ArticleRecord(url=url, title=title, published=now - timedelta(hours=5),
+                         source="乍浦湾临港开发区管委会", zone="乍浦湾临港开发区",
+                         region="嘉兴市", content=html(body))
+
+
+def repost(now: datetime) -> ArticleRecord:
+    return ArticleRecord(url=PORTAL_URL, title="【园区动态】" + ORIGINAL_TITLE,
+                         published=now - timedelta(hours=2), source="投资中国网",
+                         zone="乍浦湾临港开发区", region="嘉兴", content=html(ORIGINAL[:-1]))
+
+
+def by_url(store: Storage) -> dict[str, object]:
+    return {a.url: a for a in store.iter_articles()}
+
+
+def test_a_repost_joins_the_zone_sites_story(
+    store: Storage, gazetteer: Gazetteer, now: datetime
+) -> None:
+    ingest = Ingestor(store, gazetteer)
+    ingest.add([site_article(now)], now=now, source_name="zone-site")
+    later = now + timedelta(hours=3)
+    ingest.add([repost(later)], now=later, source_name="investchn")
+    site, portal = store.get(SITE_URL), store.get(PORTAL_URL)
+    assert site is not None and portal is not None
+    assert site.leads_story and site.story_seq is None
+    assert portal.story_seq == site.seq and not portal.leads_story
+    assert [(o.url, o.source_name) for o in site.also] == [(PORTAL_URL, "investchn")]
+    assert [(o.url, o.source_name) for o in portal.also] == [(SITE_URL, "zone-site")]
+    # The lead changed (it gained a related link): feeds render it again.
+    assert site.updated == later
+    assert store.story_counts() == [("investchn", 1, 1), ("zone-site", 1, 0)]
+
+
+def test_the_repost_first_leads_and_the_original_joins_it(
+    store: Storage, gazetteer: Gazetteer, now: datetime
+) -> None:
+    ingest = Ingestor(store, gazetteer)
+    ingest.add([repost(now)], now=now, source_name="investchn")
+    ingest.add([site_article(now)], now=now + timedelta(minutes=30), source_name="zone-site")
+    site, portal = store.get(SITE_URL), store.get(PORTAL_URL)
+    assert site is not None and portal is not None
+    assert portal.leads_story and site.story_seq == portal.seq
+    assert store.story_counts() == [("investchn", 1, 0), ("zone-site", 1, 1)]
+
+
+def test_one_batch_folds_within_itself_and_keeps_other_stories_apart(
+    store: Storage, gazetteer: Gazetteer, now: datetime
+) -> None:
+    decoy = site_article(now, url=SITE_URL.replace("5101", "5102"), title=DECOY_TITLE,
+                         body=DECOY)
+    Ingestor(store, gazetteer).add([site_article(now), decoy, repost(now)], now=now)
+    articles = by_url(store)
+    site, other, portal = articles[SITE_URL], articles[decoy.url], articles[PORTAL_URL]
+    assert site.story_seq is None and other.story_seq is None  # type: ignore[attr-defined]
+    assert portal.story_seq == site.seq  # type: ignore[attr-defined]
+    assert other.also == ()  # type: ignore[attr-defined]
+
+
+def test_an_edited_article_stays_in_its_story(
+    store: Storage, gazetteer: Gazetteer, now: datetime
+) -> None:
+    ingest = Ingestor(store, gazetteer)
+    ingest.add([site_article(now)], now=now, source_name="zone-site")
+    ingest.add([repost(now)], now=now, source_name="investchn")
+    lead = store.get(SITE_URL)
+    assert lead is not None
+    # Both re-imported with a changed text (a correction, a rewritten title).
+    edited_site = site_article(now, title=ORIGINAL_TITLE + "（更正）",
+                               body=[*ORIGINAL[:2], "会议改为线上召开。"])
+    edited_repost = replace(repost(now), title="【园区动态】开发区召开安全生产会议",
+                            content=html(ORIGINAL[:1]))
+    counts = ingest.add([edited_site, edited_repost], now=now + timedelta(days=1))
+    assert counts.updated == 2
+    site, portal = store.get(SITE_URL), store.get(PORTAL_URL)
+    assert site is not None and portal is not None
+    assert site.seq == lead.seq and site.story_seq is None
+    assert portal.story_seq == lead.seq
+    # A later repost of the corrected text still finds the story.
+    third = replace(edited_site, url="https://news.example.org/a/1.html",
+                    title="[转载]" + edited_site.title)
+    ingest.add([third], now=now + timedelta(days=2), source_name="news")
+    found = store.get(third.url)
+    assert found is not None and found.story_seq == lead.seq
+    lead_now = store.get(SITE_URL)
+    assert lead_now is not None
+    assert {o.url for o in lead_now.also} == {PORTAL_URL, third.url}
+
+
+def test_articles_stored_before_the_upgrade_are_found_by_later_reposts(
+    database_url: str, gazetteer: Gazetteer, now: datetime
+) -> None:
+    """Migration 0008 prints the stored articles, so a repost of one folds into it."""
+    from alembic import command
+    from alembic.config import Config
+
+    from feeds.storage.engine import create_engine
+
+    engine = create_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", "feeds.storage:migrations")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007_feed_entries")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO articles (entry_id, url, title, published, updated, ingested_at, "
+            "content, content_hash, backfill, source_name) VALUES ('tag:x', "
+            f"'{SITE_URL}', '{ORIGINAL_TITLE}', '2026-11-30 01:00:00.000000', "
+            "'2026-11-30 01:00:00.000000', '2026-11-30 01:00:00.000000', "
+            f"'{html(ORIGINAL)}', 'h', false, 'zone-site')"
+        )
+    engine.dispose()
+    store = Storage.open(database_url)
+    try:
+        Ingestor(store, gazetteer).add([repost(now)], now=now, source_name="investchn")
+        portal, site = store.get(PORTAL_URL), store.get(SITE_URL)
+        assert portal is not None and site is not None
+        assert portal.story_seq == site.seq
+    finally:
+        store.close()
