@@ -15,7 +15,7 @@ from feeds.publish import BuildReport
 from notifier.app import App
 from notifier.distributed.app import BUILD, transaction_deferrer
 from notifier.distributed.channels import ChannelCache
-from notifier.reload import ConfigHolder
+from notifier.reload import ConfigHolder, WatchedConfig
 from notifier.worker import Worker
 
 log = logging.getLogger("notifier.distributed")
@@ -37,12 +37,20 @@ class WorkerContext:
     concurrency: int = 1
     worker: Worker = field(init=False)
     channels: ChannelCache = field(init=False)
+    watched: WatchedConfig = field(init=False)
     deferrer: procrastinate.App = field(init=False)
 
     def __post_init__(self) -> None:
         self.worker = Worker(self.app, self.holder, clock=self.now)
         self.deferrer = transaction_deferrer(self.queue)
         self.channels = ChannelCache(self.concurrency)
+        self.watched = WatchedConfig(self.holder)
+
+    def refresh_config(self) -> None:
+        """Follow edits of the configuration files: a stat of each per job, and a
+        re-read only when one changed (hashing a 50,000-subscriber file for every
+        batch of 100 would cost more than the batch)."""
+        self.watched.refresh()
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator, no-any-return]

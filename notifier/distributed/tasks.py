@@ -52,7 +52,7 @@ async def plan(context: procrastinate.JobContext) -> None:
 
 async def deliver(context: procrastinate.JobContext, digests: list[str]) -> None:
     ctx = _ctx(context)
-    ctx.holder.reload()
+    await asyncio.to_thread(ctx.refresh_config)  # a changed file is parsed off the loop
     report = await deliver_batch(ctx.app, ctx.holder, digests, ctx.now(), ctx.channels)
     for line in report.errors[:5]:
         log.warning("%s", line)
@@ -61,7 +61,7 @@ async def deliver(context: procrastinate.JobContext, digests: list[str]) -> None
 async def resend(context: procrastinate.JobContext) -> None:
     """Due retries, and pending digests whose job was lost, in batches."""
     ctx = _ctx(context)
-    ctx.holder.reload()
+    await asyncio.to_thread(ctx.refresh_config)  # a changed file is parsed off the loop
     now = ctx.now()
     ids = [r.id for r in await asyncio.to_thread(orphans, ctx.app, now)]
     batch = max(ctx.holder.settings.delivery.batch, 1)

@@ -115,3 +115,33 @@ def test_a_worker_killed_mid_batch_leaves_nobody_without_or_with_two_digests(
     resent = len(sink.messages) - count
     print(f"\nkilled mid-batch: {resent} digests re-sent with their Message-ID")
     app.close()
+
+
+def test_a_running_worker_follows_an_edit_of_the_subscriptions_between_jobs(
+    pg_url: str, sink: SlowSink, tmp_path: Path
+) -> None:
+    count = 200
+    sink.delay = 0.05  # the first job (s00000-s00099) takes over a second
+    config = write_config(tmp_path, pg_url, sink.port, count)
+    app, jobs = planned_setup(config)
+    assert jobs == 2
+    worker = start(config, "worker", "--concurrency", "1")
+    try:
+        assert wait_until(lambda: len(sink.messages) >= 1, 40)
+        # While the first job sends, ten subscribers of the second job leave.
+        path = config.parent / "subscriptions.yaml"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        gone = range(150, 160)
+        kept = lines[:1] + [line for n, line in enumerate(lines[1:])
+                            if n // 4 not in gone]
+        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        assert wait_until(
+            lambda: app.store.ledger.counts() == {SENT: count - 10, "failed": 10}, 40
+        ), app.store.ledger.counts()
+    finally:
+        stop([worker])
+    received = {rcpt for rcpt, _ in sink.messages}
+    assert received == {f"s{i:05d}@example.com" for i in range(count) if i not in gone}
+    dropped = app.store.ledger.digests_of("s00150")
+    assert "subscriber removed" in (dropped[-1].last_error or "")
+    app.close()
