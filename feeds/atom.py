@@ -316,6 +316,15 @@ class AtomRenderer:
         # feedgen writes only href for entry links; rel defaults to "alternate"
         # (RFC 4287 §4.2.7.2), which is what this link is.
         lines.append(f'    <link href="{_attr(url)}"/>')
+        # The story's other sources (SPEC §6). Written here only: feedgen drops every
+        # attribute of an entry link but href, so it cannot say rel="related".
+        for other in article.also:
+            name = one_line(other.source or other.source_name or "")
+            title = f' title="{_attr(name)}"' if name else ""
+            lines.append(
+                f'    <link rel="related" type="text/html" href="{_attr(xml_safe(other.url))}"'
+                f"{title}/>"
+            )
         if summary:
             lines.append(f'    <summary type="text">{_text(summary)}</summary>')
         for cat in categories:

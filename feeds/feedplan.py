@@ -22,7 +22,12 @@ from feeds.regions import Gazetteer
 from feeds.storage.articles import row_to_article
 from feeds.storage.feed_entries import chunks, entry_lists, listing_feeds
 from feeds.storage.schema import article_regions, articles
+from feeds.storage.stories import others_of
 from feeds.storage.types import UTCDateTime
+
+#: Feeds list each story once, as its first article (SPEC §6): an article that
+#: joined another's story is no entry; the lead links it (rel="related").
+_LEADS = articles.c.story_seq.is_(None)
 
 #: Articles held in memory at once while rendering (a batch of neighbouring feeds).
 BATCH_ARTICLES = 8000
@@ -57,6 +62,7 @@ def plan_all(conn: Connection, limit: int) -> list[Plan]:
     query = (
         sa.select(article_regions.c.region_key, article_regions.c.article_seq)
         .join(articles, articles.c.seq == article_regions.c.article_seq)
+        .where(_LEADS)
         .order_by(*_ordered())
     )
     result = conn.execution_options(yield_per=20_000).execute(query)
@@ -76,9 +82,13 @@ def plan_all(conn: Connection, limit: int) -> list[Plan]:
 
 def _all_plan(conn: Connection, limit: int) -> Plan:
     seqs = list(
-        conn.execute(sa.select(articles.c.seq).order_by(*_ordered()).limit(limit)).scalars()
+        conn.execute(
+            sa.select(articles.c.seq).where(_LEADS).order_by(*_ordered()).limit(limit)
+        ).scalars()
     )
-    count = int(conn.execute(sa.select(sa.func.count()).select_from(articles)).scalar() or 0)
+    count = int(conn.execute(
+        sa.select(sa.func.count()).select_from(articles).where(_LEADS)
+    ).scalar() or 0)
     return Plan(ALL_KEY, seqs, count)
 
 
@@ -128,7 +138,7 @@ def _changed_rows(conn: Connection, previous: LastBuild) -> dict[int, Row]:
     return {
         row[0]: Row(*row)
         for condition in (articles.c.seq > previous.last_seq, reimported)
-        for row in conn.execute(sa.select(*_COLS).where(condition))
+        for row in conn.execute(sa.select(*_COLS).where(condition, _LEADS))
     }
 
 
@@ -144,18 +154,19 @@ def _query_feed(conn: Connection, key: str, limit: int) -> tuple[list[Row], int]
     """A feed's newest ``limit`` rows and its article count, straight from the store."""
     cols = _COLS
     if key == ALL_KEY:
-        rows_q = sa.select(*cols)
-        count_q = sa.select(sa.func.count()).select_from(articles)
+        rows_q = sa.select(*cols).where(_LEADS)
+        count_q = sa.select(sa.func.count()).select_from(articles).where(_LEADS)
     else:
         rows_q = (
             sa.select(*cols)
             .join(article_regions, article_regions.c.article_seq == articles.c.seq)
-            .where(article_regions.c.region_key == key)
+            .where(article_regions.c.region_key == key, _LEADS)
         )
         count_q = (
             sa.select(sa.func.count())
             .select_from(article_regions)
-            .where(article_regions.c.region_key == key)
+            .join(articles, articles.c.seq == article_regions.c.article_seq)
+            .where(article_regions.c.region_key == key, _LEADS)
         )
     rows = [Row(*r) for r in conn.execute(rows_q.order_by(*_ordered()).limit(limit))]
     return rows, int(conn.execute(count_q).scalar() or 0)
@@ -178,12 +189,13 @@ def load(
         query = sa.select(*cols, sa.literal("").label("content"), sa.null().label("summary"))
     for chunk in chunks(sorted(seqs)):
         rows = conn.execute(query.where(articles.c.seq.in_(chunk))).all()
+        also = others_of(conn, rows)
         for row in rows:
             leaf = row.region_key
             keys = lineages.get(leaf)
             if keys is None:
                 keys = lineages[leaf] = gazetteer.ancestor_keys(leaf) if leaf in gazetteer else ()
-            found[row.seq] = row_to_article(row, keys)
+            found[row.seq] = row_to_article(row, keys, also.get(row.seq, ()))
     return found
 
 

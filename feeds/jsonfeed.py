@@ -5,7 +5,7 @@ from :meth:`AtomRenderer.parts`, so an article is sanitised once for both format
 ``id`` is the Atom entry id, ``date_published`` the portal's date,
 ``date_modified`` the Atom ``updated`` (when zonewire stored or last changed it),
 ``content_html`` the sanitised HTML, ``summary`` the plain summary, ``tags`` the
-region names and the portal category.
+region names and the portal category; ``_zonewire.also`` the story's other sources.
 
 Deterministic like the Atom feed: one item per line, in the order given, keys in a
 fixed order, so an unchanged feed renders to the same bytes. No clock, no files.
@@ -20,10 +20,13 @@ from typing import Any
 
 from feeds.atom import LANGUAGE, AtomRenderer, FeedInfo, entry_updated
 from feeds.models import CHINA_TZ, Article
-from feeds.text import one_line
+from feeds.text import one_line, xml_safe
 
 VERSION = "https://jsonfeed.org/version/1.1"
 MEDIA_TYPE = "application/feed+json"
+#: The ``about`` of the ``_zonewire`` item extension (JSON Feed 1.1 "Extensions"):
+#: ``also`` lists the other sources of the item's story (SPEC §6).
+EXTENSION_ABOUT = "https://github.com/zonewire/zonewire#stories-across-sources"
 
 
 def json_path(key: str) -> str:
@@ -80,6 +83,12 @@ class JsonFeedRenderer:
         tags = [c["label"] for c in categories]
         if tags:
             value["tags"] = list(dict.fromkeys(tags))
+        if article.also:
+            # The story's other sources (SPEC §6), as a JSON Feed 1.1 extension.
+            value["_zonewire"] = {"about": EXTENSION_ABOUT, "also": [
+                {"url": xml_safe(o.url), "source": one_line(o.source or o.source_name or "")}
+                for o in article.also
+            ]}
         found = self._items[cache_key] = _dumps(value)
         return found
 

@@ -242,7 +242,7 @@ class SqlArticleStore:
         self, region_keys: Iterable[str], limit: int,
         before: tuple[datetime, int] | None = None,
     ) -> list[Article]:
-        """The newest ``limit`` articles in any of ``region_keys``, in feed order
+        """The newest ``limit`` stories in any of ``region_keys``, in feed order
         (published, then ingest order, newest first); ``before``: the
         ``(published, seq)`` of the last article of the previous page (keyset paging,
         for a reader that filters further and needs more)."""
@@ -252,7 +252,10 @@ class SqlArticleStore:
         inside = sa.select(article_regions.c.article_seq).where(
             article_regions.c.region_key.in_(keys)
         )
-        query = sa.select(articles).where(articles.c.seq.in_(inside))
+        # Each story once, as its first article (SPEC §6), as in the region feeds.
+        query = sa.select(articles).where(
+            articles.c.seq.in_(inside), articles.c.story_seq.is_(None)
+        )
         if before is not None:
             published, seq = before
             query = query.where(

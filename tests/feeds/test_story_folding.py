@@ -4,13 +4,21 @@ re-imports, and what ``status`` counts."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
 
 from feeds.intake import Ingestor
 from feeds.models import ArticleRecord
 from feeds.regions import Gazetteer
+from feeds.sample import REPOST_PREFIX, SamplePortal, serve_portal, serve_site
 from feeds.storage import Storage
+from notifier.cli import main
+from notifier.commands.sample_portal import sources_snippet
 from tests.feeds.test_stories import DECOY, DECOY_TITLE, ORIGINAL, ORIGINAL_TITLE, html
 
 SITE_URL = "http://www.zpw.example.cn/zwgk/yqdt/202611/t20261120_5101.html"
@@ -139,3 +147,92 @@ def test_articles_stored_before_the_upgrade_are_found_by_later_reposts(
         assert portal.story_seq == site.seq
     finally:
         store.close()
+
+
+# -- end to end: both bundled sample sources, as the quickstart runs them ------------
+
+
+def test_sample_portal_and_site_reposts_fold_in_feeds_and_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ZONEWIRE_CONFIG", raising=False)
+    (tmp_path / "config").mkdir()
+    portal = SamplePortal(seed=5, articles=90, with_site=True)
+    assert portal.site is not None
+    with serve_portal(portal), serve_site(portal.site, portal):
+        (tmp_path / "config" / "zonewire.yaml").write_text(
+            f"database: {database_url}\n"
+            "crawl: {per_host_delay: 0s, per_host_concurrency: 4, timeout: 2s, retries: 0}\n"
+            + sources_snippet(portal.base_url, site_url=portal.site.base_url),
+            encoding="utf-8",
+        )
+        assert main(["ingest"]) == 0
+        shared = portal.site.shared()
+        reposted = [a for a in shared if a.repost_index is not None
+                    and a.repost_index < portal.articles]
+        assert reposted, "the sample must repost some site articles"
+        assert main(["status"]) == 0
+        out, _ = capsys.readouterr()
+        # `ingest` polls the portal first: the site's originals join the reposts' stories.
+        assert "  sample: 90 articles, 0 folded into stories first seen elsewhere" in out
+        assert (f"  sample-site: {portal.site.articles} articles, {len(reposted)} folded "
+                "into stories first seen elsewhere") in out
+        assert main(["feeds", "build"]) == 0
+
+    store = Storage.open(database_url)
+    try:
+        stored = list(store.iter_articles())
+    finally:
+        store.close()
+    joined = [a for a in stored if a.story_seq is not None]
+    # Every repost the portal has published so far joined its site article's story.
+    assert len(joined) == len(reposted)
+    lead_of = {a.seq: a for a in stored}
+    for a in joined:  # a repost and its original, whichever was polled first
+        lead = lead_of[a.story_seq]  # type: ignore[index]
+        assert {a.source_name, lead.source_name} == {"sample", "sample-site"}
+        assert a.title.removeprefix(REPOST_PREFIX) == lead.title.removeprefix(REPOST_PREFIX)
+    expected = {lead_of[a.story_seq].url: a.url for a in joined}  # type: ignore[index]
+
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    for path in sorted((tmp_path / "public" / "feeds").glob("*.atom")):
+        doc = ElementTree.fromstring(path.read_bytes())
+        for entry in doc.findall("a:entry", ns):
+            links = entry.findall("a:link", ns)
+            url = next(x.get("href") for x in links if x.get("rel") in (None, "alternate"))
+            related = [x.get("href") for x in links if x.get("rel") == "related"]
+            assert url not in expected.values(), f"{path.name}: a repost has its own entry"
+            assert related == ([expected[url]] if url in expected else [])
+    all_feed = ElementTree.fromstring((tmp_path / "public" / "feeds" / "all.atom").read_bytes())
+    assert any(x.get("rel") == "related" for x in all_feed.iter(f"{{{ns['a']}}}link"))
+    items = json.loads((tmp_path / "public" / "feeds" / "all.json").read_text("utf-8"))["items"]
+    for item in items:
+        also = [o["url"] for o in item.get("_zonewire", {}).get("also", [])]
+        assert also == ([expected[item["url"]]] if item["url"] in expected else [])
+
+
+def test_an_incremental_build_links_a_repost_that_came_after_the_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str,
+    gazetteer: Gazetteer, now: datetime,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "zonewire.yaml").write_text(f"database: {database_url}\n", "utf-8")
+    store = Storage.open(database_url)
+    try:
+        Ingestor(store, gazetteer).add([site_article(now)], now=now, source_name="zone-site")
+        assert main(["feeds", "build"]) == 0
+        feed = tmp_path / "public" / "feeds" / "all.atom"
+        assert b'rel="related"' not in feed.read_bytes()
+        later = now + timedelta(hours=3)
+        Ingestor(store, gazetteer).add([repost(later)], now=later, source_name="investchn")
+    finally:
+        store.close()
+    assert main(["feeds", "build"]) == 0
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    (entry,) = ElementTree.fromstring(feed.read_bytes()).findall("a:entry", ns)
+    links = {(x.get("rel"), x.get("href")) for x in entry.findall("a:link", ns)}
+    assert links == {(None, SITE_URL), ("related", PORTAL_URL)}
+    assert entry.findtext("a:updated", namespaces=ns) == later.isoformat()
