@@ -1,8 +1,8 @@
 """Folding stories across sources (SPEC §6, issue 15): 100,000 articles, 20 % reposts.
 
 The generator writes zone news from the sample portal's templates (feeds.sample.
-content: few kinds of story, so same-kind news of one zone differ only in names and
-numbers) plus a sentence from a phrase pool, and:
+content: few kinds of story, so same-kind news of one zone share most sentences and
+differ in names and numbers) plus two to four sentences from a phrase pool, and:
 
 - reposts (20 % of all articles): an earlier story with a label in front of the
   title (【园区动态】, 【转载】, ...), the closing sentence removed, another URL and
@@ -63,12 +63,20 @@ from feeds.stories import StoryIndex, normalize_body, normalize_title, story_pri
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=CHINA_TZ)
 BASE = NOW - timedelta(days=360)
 LABELS = ("【园区动态】", "【转载】", "【要闻】", "[开发区新闻]", "【招商动态】")
-_WHO = ("园区企业", "管委会", "招商服务中心", "经济发展局", "科创中心", "人社分局", "应急管理局")
-_DID = ("组织开展", "深入推进", "召开专题会议部署", "集中走访调研", "联合举办", "启动", "完成")
+_WHO = ("园区企业", "管委会", "招商服务中心", "经济发展局", "科创中心", "人社分局", "应急管理局",
+        "市场监管所", "生态环境分局", "规划建设局", "财政金融局", "综合执法大队", "团工委",
+        "总工会")
+_DID = ("组织开展", "深入推进", "召开专题会议部署", "集中走访调研", "联合举办", "启动", "完成",
+        "牵头推进", "专题研究", "现场督查", "全面梳理", "统筹安排", "跟踪落实")
 _WHAT = ("安全生产大检查", "营商环境专项行动", "重点项目推进会", "人才招聘对接会",
-         "亩均效益评价", "节能降碳改造", "政企恳谈会", "外贸企业培训", "数字化转型诊断")
+         "亩均效益评价", "节能降碳改造", "政企恳谈会", "外贸企业培训", "数字化转型诊断",
+         "知识产权保护宣传周", "消防应急演练", "标准厂房建设", "污水管网改造", "人才公寓分配",
+         "企业上市辅导", "质量提升行动", "绿色工厂创建", "技能人才评价")
 _HOW = ("进一步压实责任", "着力解决企业急难愁盼问题", "推动形成长效机制", "为高质量发展提供保障",
-        "确保各项任务按期完成", "切实提升服务效能")
+        "确保各项任务按期完成", "切实提升服务效能", "形成可复制可推广的经验", "营造良好氛围",
+        "补齐短板弱项", "持续擦亮服务品牌", "筑牢安全防线", "激发市场主体活力")
+_FIGURES = ("共有{n}家企业参加", "累计发放补贴{n}万元", "收集意见建议{n}条", "覆盖职工{n}人",
+            "排查隐患{n}处", "签约项目{n}个", "完成投资{n}亿元", "新增用地{n}亩")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +87,17 @@ class Item:
 
 
 def _extra(rng: random.Random) -> str:
-    return (f"{rng.choice(_WHO)}{rng.choice(_DID)}{rng.choice(_WHAT)}，"
+    figure = rng.choice(_FIGURES).format(n=rng.randrange(3, 3000))
+    return (f"{rng.choice(_WHO)}{rng.choice(_DID)}{rng.choice(_WHAT)}，{figure}，"
             f"{rng.choice(_HOW)}，{rng.choice(_HOW)}。")
 
 
 def _story(seed: int, n: int, rng: random.Random) -> tuple[str, list[str], tuple[str, str]]:
+    """A sample portal text (few templates) with two to four sentences of its own."""
     text = make_text(seed, n, start=BASE)
     paras = list(text.paragraphs)
-    paras.insert(rng.randrange(1, len(paras) + 1), _extra(rng))
+    for _ in range(rng.randrange(2, 5)):
+        paras.insert(rng.randrange(1, len(paras) + 1), _extra(rng))
     return text.title, paras, (text.zone, text.region)
 
 
