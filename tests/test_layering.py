@@ -22,6 +22,7 @@ CORE = [
     "feeds.sitegeneric",
     "feeds.atom",
     "feeds.buildplan",
+    "feeds.stories",
     "notifier.models",
     "notifier.match",
     "notifier.plan",
