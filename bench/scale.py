@@ -160,23 +160,35 @@ def distributed_run(admin: str, smtp_port: int, count: int, workers: int, jobs: 
         plan_and_defer(app, holder, deferrer, now - timedelta(minutes=1))  # they start
         Ingestor(app.store, app.gazetteer).add(articles(now), now=now)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        procs = [subprocess.Popen(
-            [sys.executable, "-m", "notifier", "-c", str(config), "worker",
-             "--concurrency", str(jobs)], env=env, cwd=tmp,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+        logs = [Path(tmp) / f"worker-{n}.log" for n in range(workers)]
+        procs = []
+        for log in logs:
+            with log.open("wb") as out:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "notifier", "-c", str(config), "worker",
+                     "--concurrency", str(jobs)], env=env, cwd=tmp,
+                    stdout=out, stderr=subprocess.STDOUT))
+
+        def fail(why: str) -> None:
+            tails = "\n".join(log.read_text(errors="replace")[-1500:] for log in logs)
+            sys.exit(f"{why}:\n{tails}")
+
         try:
-            deadline = time.monotonic() + 300
-            while live_workers(db.url) < workers:
+            # Each worker registers once it is ready; a loaded machine may delay a
+            # heartbeat past the stall limit, so the most ever seen at once counts.
+            deadline, seen = time.monotonic() + 300, 0
+            while seen < workers:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                    sys.exit("workers did not start")
+                    fail("workers did not start")
                 time.sleep(0.2)
+                seen = max(seen, live_workers(db.url))
             started = time.perf_counter()
             report, deferred = plan_and_defer(app, holder, deferrer, now)
             planned = time.perf_counter() - started
             assert report.planned == count, report
             while app.store.ledger.counts().get("sent", 0) < count:
                 if any(p.poll() is not None for p in procs):
-                    sys.exit("a worker died")
+                    fail("a worker died")
                 time.sleep(0.25)
             elapsed = time.perf_counter() - started
             peaks = [peak_mb(p.pid) for p in procs]
