@@ -21,6 +21,9 @@ from notifier.render import Renderer
 if TYPE_CHECKING:
     from notifier.deliver import DeliveryDeps
 
+#: New contents with at most this many articles are rendered on the event loop.
+QUICK_ARTICLES = 40
+
 
 class Composer:
     """Builds each envelope just before it is sent (memory stays flat in a fan-out)."""
@@ -45,12 +48,26 @@ class Composer:
         self._mime: MimeTemplate | None = None
 
     async def aenvelope(self, digest: Digest) -> Envelope:
-        """:meth:`envelope` without blocking the event loop: the first digest of each
-        content is rendered (templates, CSS inlining: milliseconds to a few hundred)
-        in a thread; the rest only fill in the personal parts."""
-        if not self._rendered(digest):
-            return await asyncio.to_thread(self.envelope, digest)
-        return self.envelope(digest)
+        """:meth:`envelope` without blocking the event loop for long.
+
+        A digest whose content was rendered already only fills in the personal parts.
+        A new content is rendered here too when it is quick (an email or ``json``
+        body of up to :data:`QUICK_ARTICLES` articles: a millisecond or two, less
+        than handing it to a thread costs); a longer one, or a chat message that may
+        be re-rendered to fit its platform, is rendered in a thread.
+        """
+        if self._rendered(digest) or self._quick(digest):
+            return self.envelope(digest)
+        return await asyncio.to_thread(self.envelope, digest)
+
+    @staticmethod
+    def _quick(digest: Digest) -> bool:
+        if len(digest.articles) > QUICK_ARTICLES:
+            return False
+        if digest.channel == "email":
+            return True
+        hook = digest.subscriber.webhook
+        return digest.channel == "webhook" and hook is not None and hook.format == "json"
 
     def _rendered(self, digest: Digest) -> bool:
         return (digest.channel, digest.content_key()) in self._seen

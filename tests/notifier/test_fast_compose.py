@@ -92,9 +92,12 @@ def test_skeleton_message_parses_as_the_email_package_message(
     assert list(got.keys()) == list(want.keys())
     assert str(got["Subject"]) == subject  # reads back exactly
     for header in got.keys():
-        if header not in ("Subject", "Content-Type"):
+        # (the email package's own folding of a long encoded name can add a space:
+        # To is compared with what was meant)
+        if header not in ("Subject", "Content-Type", "To"):
             assert str(got[header]) == str(want[header]), header
-    assert got["To"].addresses[0].addr_spec == to
+    (address,) = got["To"].addresses
+    assert (address.display_name, address.addr_spec) == (name or "", to)
     assert got.get_content_type() == want.get_content_type() == "multipart/alternative"
     for mine, theirs, sent in zip(got.iter_parts(), want.iter_parts(), (text, html),
                                   strict=True):
