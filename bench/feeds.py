@@ -158,15 +158,14 @@ def bare_feedgen(store: Storage, gazetteer: Gazetteer, limit: int) -> tuple[floa
     archive page) rendered with nothing but feedgen and json.dumps, without
     sanitising, summaries, region pages, file comparison or database time; returns
     the time spent rendering, the documents and the entries."""
-    with store.engine.connect() as conn:
-        plans = feedplan.plan_all(conn, limit)
-        live = [p for p in plans if p.count or p.key == "all"]
-        pages = list(all_pages(conn, {p.key for p in live}))
+    plans = feedplan.plan_all(store.feed_plan, limit)
+    live = [p for p in plans if p.count or p.key == "all"]
+    pages = list(all_pages(store.archive, {p.key for p in live}))
+    load = feedplan.loader(store.feed_plan, gazetteer)
     spent = 0.0
     documents = entries = 0
     for batch in publish._batches([*live, *pages], gazetteer):
-        with store.engine.connect() as conn:
-            by_seq = feedplan.load(conn, {s for p in batch for s in p.seqs}, gazetteer)
+        by_seq = load({s for p in batch for s in p.seqs})
         started = time.perf_counter()
         for unit in batch:
             arts = [by_seq[s] for s in unit.seqs]
@@ -292,8 +291,7 @@ def _kinds(written: list[str]) -> str:
 
 
 def _plans(store: Storage, limit: int):
-    with store.engine.connect() as conn:
-        return feedplan.plan_all(conn, limit)
+    return feedplan.plan_all(store.feed_plan, limit)
 
 
 if __name__ == "__main__":

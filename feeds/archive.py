@@ -23,20 +23,21 @@ The rule (stable and complete by construction, no state to keep):
   ``next-archive`` to ``N+1``, which always exists (a full page is never the last),
   so the link is fixed the moment the page fills.
 
-Pure helpers (paths, links, paging) and the two queries that fetch the seqs.
+Pure helpers (paths, links, paging) and the pages cut from the store's ranks
+(:class:`~feeds.storage.protocols.ArchiveStore`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING
 
 from feeds.atom import ALL_KEY, AtomRenderer, FeedInfo, feed_path
 from feeds.models import Article
-from feeds.storage.schema import article_regions, articles
+
+if TYPE_CHECKING:
+    from feeds.storage.protocols import ArchiveStore
 
 #: Articles per archive page.
 PAGE_SIZE = 100
@@ -102,64 +103,35 @@ def render_page(
     return renderer.render(info, ordered, page.links, self_path=page.path, archive=True)
 
 
-# -- queries -----------------------------------------------------------------------------
+# -- from the store -----------------------------------------------------------------------
 
 
-def all_pages(conn: Connection, keys: set[str], size: int = PAGE_SIZE) -> Iterator[ArchivePage]:
-    """Every page of every region in ``keys`` (a full build): one pass over the
-    region links in ``(region, seq)`` order, the index's own order."""
-    current: str | None = None
-    seqs: list[int] = []
-
-    def flush() -> Iterator[ArchivePage]:
-        if current is not None and current in keys and seqs:
-            yield from paginate(current, seqs, 1, page_count(len(seqs), size), size)
-
-    query = sa.select(article_regions.c.region_key, article_regions.c.article_seq).order_by(
-        article_regions.c.region_key, article_regions.c.article_seq
-    )
-    for key, seq in conn.execution_options(yield_per=20_000).execute(query):
-        if key != current:
-            yield from flush()
-            current, seqs = key, []
-        seqs.append(seq)
-    yield from flush()
+def all_pages(store: ArchiveStore, keys: set[str], size: int = PAGE_SIZE) -> Iterator[ArchivePage]:
+    """Every page of every region in ``keys`` (a full build)."""
+    for key, seqs in store.region_seqs(keys):
+        yield from paginate(key, seqs, 1, page_count(len(seqs), size), size)
     if ALL_KEY in keys:
-        current = ALL_KEY
-        seqs = list(conn.execute(sa.select(articles.c.seq).order_by(articles.c.seq)).scalars())
-        yield from flush()
+        seqs = store.all_seqs()
+        if seqs:
+            yield from paginate(ALL_KEY, seqs, 1, page_count(len(seqs), size), size)
 
 
 def tail_pages(
-    conn: Connection, key: str, count: int, first: int, size: int = PAGE_SIZE
+    store: ArchiveStore, key: str, count: int, first: int, size: int = PAGE_SIZE
 ) -> list[ArchivePage]:
     """Pages ``first ..`` of a region with ``count`` articles: only the newest
-    ``count - (first-1)*size`` links are read (a descending index scan)."""
+    ``count - (first-1)*size`` seqs are read."""
     pages = page_count(count, size)
     if first > pages:
         return []
-    wanted = count - (first - 1) * size
-    if key == ALL_KEY:
-        query = sa.select(articles.c.seq).order_by(articles.c.seq.desc())
-    else:
-        query = (
-            sa.select(article_regions.c.article_seq)
-            .where(article_regions.c.region_key == key)
-            .order_by(article_regions.c.article_seq.desc())
-        )
-    seqs = list(conn.execute(query.limit(wanted)).scalars())
-    seqs.reverse()
+    seqs = store.newest_seqs(_region(key), count - (first - 1) * size)
     return list(paginate(key, seqs, first, pages, size))
 
 
-def page_of(conn: Connection, key: str, seq: int, size: int = PAGE_SIZE) -> int:
+def page_of(store: ArchiveStore, key: str, seq: int, size: int = PAGE_SIZE) -> int:
     """The page an article with ``seq`` holds (or held) in a region: its rank there."""
-    if key == ALL_KEY:
-        query = sa.select(sa.func.count()).select_from(articles).where(articles.c.seq < seq)
-    else:
-        query = (
-            sa.select(sa.func.count())
-            .select_from(article_regions)
-            .where(article_regions.c.region_key == key, article_regions.c.article_seq < seq)
-        )
-    return int(conn.execute(query).scalar() or 0) // size + 1
+    return store.rank(_region(key), seq) // size + 1
+
+
+def _region(key: str) -> str | None:
+    return None if key == ALL_KEY else key

@@ -13,22 +13,30 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from markupsafe import Markup
-from sqlalchemy.engine import Engine
 
 from feeds.archive import ArchivePage, current_links, page_count, render_page
 from feeds.atom import ALL_KEY, AtomRenderer, FeedInfo, feed_info, feed_path
 from feeds.buildplan import Documents, Plan, Row, fingerprint, paged
-from feeds.feedplan import BATCH_ARTICLES, load
+from feeds.feedplan import BATCH_ARTICLES
 from feeds.feedstate import RENDER_VERSION
 from feeds.files import write_if_changed
 from feeds.jsonfeed import JsonFeedRenderer, json_path
 from feeds.models import CHINA_TZ, Article
 from feeds.pages import CachedItem, page_items, page_path, render_region_page
 from feeds.regions import Gazetteer
-from feeds.storage.feed_entries import CachedEntry, cached_entries, save_entries
+from feeds.storage.feed_entries import CachedEntry
+
+if TYPE_CHECKING:
+    from feeds.storage.protocols import FeedEntryCache
+
+
+class ArticleLoader(Protocol):
+    """Articles by seq, regions leaf first; ``light``: without their text."""
+
+    def __call__(self, seqs: set[int], *, light: bool = False) -> dict[int, Article]: ...
 
 
 def entries_version(base_url: str) -> str:
@@ -41,7 +49,8 @@ def entries_version(base_url: str) -> str:
 class Writer:
     """Renders and writes a build's documents; fills ``written`` and ``results``."""
 
-    engine: Engine
+    cache: FeedEntryCache
+    load: ArticleLoader
     gazetteer: Gazetteer
     out: Path
     renderer: AtomRenderer
@@ -84,17 +93,16 @@ class Writer:
     def _load(self, seqs: set[int]) -> tuple[dict[int, Article], list[Article]]:
         """The batch's articles: without text where all forms are kept (and seeded
         into the renderers), in full where they must be rendered."""
-        with self.engine.connect() as conn:
-            ask = seqs if self.kept is None else seqs & self.kept
-            kept = cached_entries(conn, ask) if ask else {}
-            by_seq = load(conn, set(kept), self.gazetteer, light=True) if kept else {}
-            hits = {}
-            for seq, article in by_seq.items():
-                entry = kept[seq]
-                if entry.fits(self.version, article.content_hash, article.updated):
-                    hits[seq] = article
-                    self._seed(article, entry)
-            fresh = load(conn, seqs - set(hits), self.gazetteer)
+        ask = seqs if self.kept is None else seqs & self.kept
+        kept = self.cache.get(ask) if ask else {}
+        by_seq = self.load(set(kept), light=True) if kept else {}
+        hits = {}
+        for seq, article in by_seq.items():
+            entry = kept[seq]
+            if entry.fits(self.version, article.content_hash, article.updated):
+                hits[seq] = article
+                self._seed(article, entry)
+        fresh = self.load(seqs - set(hits)) if seqs - set(hits) else {}
         hits.update(fresh)
         return hits, list(fresh.values())
 
@@ -123,9 +131,8 @@ class Writer:
             for a in fresh
         ]
         self.rendered += len(entries)
-        with self.engine.begin() as conn:
-            # Rows known to be absent need no delete first.
-            save_entries(conn, entries, replace=self.kept is None)
+        # Rows known to be absent need no delete first.
+        self.cache.save(entries, replace=self.kept is None)
         if self.kept is not None:
             self.kept.update(a.seq for a in fresh)
 
@@ -201,4 +208,4 @@ def batches(units: list[Plan | ArchivePage], gazetteer: Gazetteer) -> Iterator[l
         yield batch
 
 
-__all__ = ["Writer", "batches", "entries_version"]
+__all__ = ["ArticleLoader", "Writer", "batches", "entries_version"]

@@ -1,7 +1,8 @@
 """Edge: bringing the feeds, their archives, the region pages, ``index.html`` and
 ``feeds.opml`` under the output directory up to date with the store.
 
-The store is read (:mod:`feeds.feedplan`, :mod:`feeds.feedstate`); the pure planner
+The store is read through storage's feed-build protocols (:mod:`feeds.feedplan`,
+:mod:`feeds.feedstate`, :mod:`feeds.archive`); the pure planner
 (:mod:`feeds.buildplan`) decides which feeds are looked at, their entry lists and
 which of their documents must be rendered; the writer (:mod:`feeds.feedwriter`)
 renders each article once (kept in ``feed_entries``), assembles the documents from
@@ -39,17 +40,8 @@ from feeds.archive import (
 )
 from feeds.atom import ALL_KEY, AtomRenderer, feed_path
 from feeds.buildplan import Documents, Plan, documents, gone_feeds, site_documents
-from feeds.feedplan import names, plan_all, plan_changed, reimport_mark, top_seq
-from feeds.feedstate import (
-    LastBuild,
-    feed_rows,
-    known_feeds,
-    last_build,
-    save_build,
-    save_state,
-    settings_version,
-    state_version,
-)
+from feeds.feedplan import known_feeds, loader, names, plan_all, plan_changed
+from feeds.feedstate import LastBuild, last_build, records, settings_version
 from feeds.feedwriter import Writer, batches, entries_version
 from feeds.files import remove, site_exists, write_if_changed
 from feeds.jsonfeed import JsonFeedRenderer, json_path
@@ -57,7 +49,6 @@ from feeds.pages import page_path
 from feeds.regions import Gazetteer
 from feeds.site import render_site
 from feeds.storage import Storage
-from feeds.storage.feed_entries import forget_entries
 
 __all__ = [
     "BuildReport",
@@ -130,48 +121,47 @@ def build_feeds(
     out = Path(output_dir)
     (out / "feeds").mkdir(parents=True, exist_ok=True)
     base_url = base_url.rstrip("/") + "/"
-    engine = store.engine
-    previous = last_build(store)
+    previous = store.feed_state.last_build()
     version = settings_version(hubs, page_size)
     full = (
         all
         or previous is None
         or previous.base_url != base_url
         or previous.entries != entries
-        or state_version(store) != version
+        or store.feed_state.version() != version
     )
     report = BuildReport(out, full)
     if all:
         # --all renders every article anew (and keeps the new renderings).
-        with engine.begin() as conn:
-            forget_entries(conn)
-    with engine.connect() as conn:
-        newest = top_seq(conn)
-        known = known_feeds(conn)
-        if full:
-            plans = plan_all(conn, entries)
-            mark = reimport_mark(conn)
-        else:
-            assert previous is not None
-            plans, mark, _ = plan_changed(conn, entries, previous, known)
-        plans = [p for p in plans if _known(p.key, gazetteer, report)]
-        report.looked_at = len(plans)
-        docs: dict[str, Documents] = {}
-        for plan in plans:
-            rank = None
-            if not full and plan.reimported is not None:
-                rank = page_of(conn, plan.key, plan.reimported, page_size)
-            docs[plan.key] = documents(plan, known.get(plan.key), full, page_size, rank)
-        live = [p for p in plans if p.count or p.key == ALL_KEY]
-        if full:
-            pages = list(all_pages(conn, {p.key for p in live}, page_size))
-        else:
-            pages = [
-                page
-                for p in live
-                if docs[p.key].archive_from
-                for page in tail_pages(conn, p.key, p.count, docs[p.key].archive_from, page_size)
-            ]
+        store.feed_entries.forget()
+    newest = store.feed_plan.top_seq()
+    known = known_feeds(store.feed_state)
+    if full:
+        plans = plan_all(store.feed_plan, entries)
+        mark = store.feed_plan.reimport_mark()
+    else:
+        assert previous is not None
+        plans, mark, _ = plan_changed(store.feed_plan, store.feed_state, entries, previous, known)
+    plans = [p for p in plans if _known(p.key, gazetteer, report)]
+    report.looked_at = len(plans)
+    docs: dict[str, Documents] = {}
+    for plan in plans:
+        rank = None
+        if not full and plan.reimported is not None:
+            rank = page_of(store.archive, plan.key, plan.reimported, page_size)
+        docs[plan.key] = documents(plan, known.get(plan.key), full, page_size, rank)
+    live = [p for p in plans if p.count or p.key == ALL_KEY]
+    if full:
+        pages = list(all_pages(store.archive, {p.key for p in live}, page_size))
+    else:
+        pages = [
+            page
+            for p in live
+            if docs[p.key].archive_from
+            for page in tail_pages(
+                store.archive, p.key, p.count, docs[p.key].archive_from, page_size
+            )
+        ]
 
     # Article counts after this build: the region pages link children that have some.
     counts = {} if full else {k: f.count for k, f in known.items() if k[:1] != "~"}
@@ -180,7 +170,8 @@ def build_feeds(
 
     renderer = AtomRenderer(base_url, names(gazetteer), hubs)
     writer = Writer(
-        engine,
+        store.feed_entries,
+        loader(store.feed_plan, gazetteer),
         gazetteer,
         out,
         renderer,
@@ -205,9 +196,9 @@ def build_feeds(
                 report.removed.append(path)
     _prune_archives(out, counts, page_size, None if full else {p.key for p in plans}, report)
 
-    with engine.begin() as conn:
-        save_state(conn, results, gone, full, version)
-        rows = feed_rows(conn)
+    with store.feed_state.saving() as saving:
+        saving.save_feeds(records(results.values()), gone, full=full, version=version)
+        rows = saving.feed_rows()
         report.feeds = sum(1 for row in rows if not row[0].startswith("~"))
         site = site_documents(
             full,
@@ -220,17 +211,16 @@ def build_feeds(
         for name, data in render_site(rows, gazetteer, base_url, site).items():
             if write_if_changed(out / name, data):
                 report.written.append(name)
-        save_build(
-            conn,
-            {
-                "last_seq": newest,
-                "updated_mark": mark,
-                "built_at": now or datetime.now(UTC),
-                "feeds": report.feeds,
-                "written": len(report.written),
-                "base_url": base_url,
-                "entries": entries,
-            },
+        saving.save_build(
+            LastBuild(
+                last_seq=newest,
+                updated_mark=mark,
+                built_at=now or datetime.now(UTC),
+                feeds=report.feeds,
+                written=len(report.written),
+                base_url=base_url,
+                entries=entries,
+            )
         )
     return report
 

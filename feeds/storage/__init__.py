@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
+from feeds.storage.archive_ranks import SqlArchiveStore
 from feeds.storage.articles import RegionCount, SqlArticleStore, UpsertCounts
 from feeds.storage.channels import SqlChannelStateStore
 from feeds.storage.documents import SqlFeedDocumentStore
 from feeds.storage.engine import create_engine, migrate
+from feeds.storage.feed_entries import SqlFeedEntryCache
+from feeds.storage.feed_plans import SqlFeedPlanStore
+from feeds.storage.feed_state import SqlFeedStateStore
 from feeds.storage.ledger import SqlLedgerStore
 from feeds.storage.locks import SqlWorkerLock
 from feeds.storage.sources import SqlSourceStateStore
@@ -76,6 +80,26 @@ class Storage(SqlArticleStore):
     def documents(self) -> SqlFeedDocumentStore:
         """Published feed files, for distributed mode's ``serve`` (SPEC §11)."""
         return SqlFeedDocumentStore(self.engine)
+
+    @cached_property
+    def feed_state(self) -> SqlFeedStateStore:
+        """What the last feed build left (states, entry lists, marks)."""
+        return SqlFeedStateStore(self.engine)
+
+    @cached_property
+    def feed_plan(self) -> SqlFeedPlanStore:
+        """The article queries a feed build plans from."""
+        return SqlFeedPlanStore(self.engine)
+
+    @cached_property
+    def feed_entries(self) -> SqlFeedEntryCache:
+        """Rendered entries kept per article between builds."""
+        return SqlFeedEntryCache(self.engine)
+
+    @cached_property
+    def archive(self) -> SqlArchiveStore:
+        """Region article ranks, for archive pages."""
+        return SqlArchiveStore(self.engine)
 
     def digests_by_id(self, ids: Sequence[str]) -> list[DigestRecord]:
         """Recorded digests by id, in the order given (a delivery job's batch)."""

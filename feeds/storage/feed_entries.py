@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from feeds.storage.schema import metadata
 from feeds.storage.types import UTCDateTime
@@ -171,3 +171,23 @@ def save_entry_lists(
     ]
     if rows:
         conn.execute(sa.insert(feed_state_entries), rows)
+
+
+class SqlFeedEntryCache:
+    """:class:`~feeds.storage.protocols.FeedEntryCache` on SQLAlchemy: each
+    article's rendered forms, kept between batches and builds."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, seqs: Iterable[int]) -> dict[int, CachedEntry]:
+        with self._engine.connect() as conn:
+            return cached_entries(conn, seqs)
+
+    def save(self, entries: Sequence[CachedEntry], *, replace: bool = True) -> None:
+        with self._engine.begin() as conn:
+            save_entries(conn, entries, replace=replace)
+
+    def forget(self) -> None:
+        with self._engine.begin() as conn:
+            forget_entries(conn)

@@ -9,6 +9,7 @@ connection: a caller that needs a new query asks for a method here.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +19,9 @@ from feeds.rows import PlacedArticle
 from feeds.sources.state import SourceState, Validators
 from feeds.storage.articles import RegionCount, UpsertCounts
 from feeds.storage.channels import ChannelProblem
+from feeds.storage.feed_entries import CachedEntry
+from feeds.storage.feed_plans import Row
+from feeds.storage.feed_state import FeedRecord, FeedSummary, LastBuild
 from feeds.storage.ledger_rows import DigestRecord, Failure, NewDigest, RetryRule, SubscriberRow
 
 
@@ -198,6 +202,86 @@ class WorkerLockStore(Protocol):
     def check(self) -> str | None: ...
 
     def release(self) -> None: ...
+
+
+class FeedStateSaver(Protocol):
+    """One transaction: a build's feed states, then its summary."""
+
+    def save_feeds(
+        self, feeds: Sequence[FeedRecord], gone: Iterable[str], *, full: bool, version: str
+    ) -> None: ...
+
+    def feed_rows(self) -> list[tuple[str, int, datetime | None]]: ...
+
+    def save_build(self, build: LastBuild) -> None: ...
+
+
+class FeedStateStore(Protocol):
+    """What a feed build left for the next one: each feed's fingerprint, count and
+    entry list, the settings version, and the build's marks."""
+
+    def last_build(self) -> LastBuild | None: ...
+
+    def version(self) -> str | None: ...
+
+    def known(self) -> dict[str, FeedSummary]: ...
+
+    def feed_rows(self) -> list[tuple[str, int, datetime | None]]: ...
+
+    def entry_lists(self, keys: Iterable[str]) -> dict[str, list[int]]: ...
+
+    def listing_feeds(self, seqs: Iterable[int]) -> dict[str, set[int]]: ...
+
+    def saving(self) -> AbstractContextManager[FeedStateSaver]: ...
+
+
+class FeedEntryCache(Protocol):
+    """Each article's rendered forms, so a build renders an article once."""
+
+    def get(self, seqs: Iterable[int]) -> dict[int, CachedEntry]: ...
+
+    def save(self, entries: Sequence[CachedEntry], *, replace: bool = True) -> None: ...
+
+    def forget(self) -> None: ...
+
+
+class ArchiveStore(Protocol):
+    """Articles ranked by seq within a region (``None``: all), for archive pages."""
+
+    def region_seqs(self, regions: Collection[str]) -> Iterator[tuple[str, list[int]]]: ...
+
+    def all_seqs(self) -> list[int]: ...
+
+    def newest_seqs(self, region: str | None, limit: int) -> list[int]: ...
+
+    def rank(self, region: str | None, seq: int) -> int: ...
+
+
+class FeedPlanStore(Protocol):
+    """The article queries a feed build plans from; feeds list only a story's first
+    article. ``region`` ``None`` means the feed of every article."""
+
+    def top_seq(self) -> int: ...
+
+    def reimport_mark(self) -> datetime | None: ...
+
+    def region_tops(self, limit: int) -> list[tuple[str, list[int], int]]: ...
+
+    def newest_rows(self, region: str | None, limit: int) -> tuple[list[Row], int]: ...
+
+    def changed_rows(self, after_seq: int, updated_since: datetime | None) -> dict[int, Row]: ...
+
+    def regions_of(self, seqs: Iterable[int]) -> dict[int, list[str]]: ...
+
+    def rows(self, seqs: Iterable[int]) -> dict[int, Row]: ...
+
+    def load(
+        self,
+        seqs: Iterable[int],
+        lineage: Callable[[str | None], tuple[str, ...]],
+        *,
+        light: bool = False,
+    ) -> dict[int, Article]: ...
 
 
 class Stores(ArticleStore, Protocol):
