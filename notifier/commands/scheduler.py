@@ -24,6 +24,9 @@ def run(args: argparse.Namespace, app: App) -> int:
     timeout = settings.distributed.lead_timeout
     leader = Leader(make_app(url), SqlLeaderLock(url, timeout=timeout.total_seconds()),
                     settings.source_specs(), timeout)
+    print(f"scheduler {leader.lock.name}: leads, or stands by while another does "
+          f"(lead_timeout {timeout.total_seconds():g}s); {len(leader.sources)} sources",
+          flush=True)
     return asyncio.run(_main(leader))
 
 

@@ -26,6 +26,11 @@ def run(args: argparse.Namespace, app: App) -> int:
     app.settings = holder.settings
     queue = make_app(app.store.url)
     concurrency = args.concurrency or app.settings.distributed.worker_concurrency
+    from notifier.redact import redact_url
+
+    print(f"worker on {socket.gethostname()}: {concurrency} jobs at once, queue in "
+          f"{redact_url(app.store.url)}; SIGTERM or Ctrl-C stops it after its running "
+          "jobs", flush=True)
     return asyncio.run(run_worker(app, holder, queue, concurrency))
 
 

@@ -83,6 +83,9 @@ def test_status_shows_the_queue_the_workers_and_the_leader(
         lock.release()
     out = status(config, capsys)
     assert "leader: none" in out
+    [log] = (tmp_path / "logs").glob("worker-*.log")
+    assert re.search(r"^worker on \S+: 1 jobs at once, queue in postgresql",
+                     log.read_text(encoding="utf-8"), re.M)
     app.close()
 
 
