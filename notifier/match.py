@@ -277,6 +277,7 @@ class MatchIndex:
                 shared = [articles[i] for i in found]
                 result.update(zip(map(ids.__getitem__, simple), repeat(shared)))
         key_sets: dict[str, frozenset[int]] = {k: frozenset(v) for k, v in at_key.items()}
+        key_set = key_sets.get
         word_sets: dict[frozenset[int], frozenset[int]] = {}
         category_sets: dict[frozenset[str], frozenset[int]] = {}
         keys_of = self._keys
@@ -292,7 +293,7 @@ class MatchIndex:
             if len(keys) == 1:
                 positions = key_sets.get(keys[0], empty)
             else:
-                positions = empty.union(*(key_sets.get(k, empty) for k in keys))
+                positions = empty.union(*map(key_set, keys, repeat(empty)))
             if include:
                 words = word_sets.get(include)
                 if words is None:
