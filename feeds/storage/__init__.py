@@ -52,70 +52,70 @@ class Storage(SqlArticleStore):
         return cls(engine)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self._engine.dispose()
 
     @property
     def url(self) -> str:
         """The database, for messages and for other processes (password shown)."""
-        return self.engine.url.render_as_string(hide_password=False)
+        return self._engine.url.render_as_string(hide_password=False)
 
     @property
     def where(self) -> str:
         """The database, for messages (password hidden)."""
-        return self.engine.url.render_as_string(hide_password=True)
+        return self._engine.url.render_as_string(hide_password=True)
 
     @cached_property
     def sources(self) -> SqlSourceStateStore:
-        return SqlSourceStateStore(self.engine)
+        return SqlSourceStateStore(self._engine)
 
     @cached_property
     def ledger(self) -> SqlLedgerStore:
-        return SqlLedgerStore(self.engine)
+        return SqlLedgerStore(self._engine)
 
     @cached_property
     def channels(self) -> SqlChannelStateStore:
-        return SqlChannelStateStore(self.engine)
+        return SqlChannelStateStore(self._engine)
 
     @cached_property
     def documents(self) -> SqlFeedDocumentStore:
         """Published feed files, for distributed mode's ``serve`` (SPEC §11)."""
-        return SqlFeedDocumentStore(self.engine)
+        return SqlFeedDocumentStore(self._engine)
 
     @cached_property
     def feed_state(self) -> SqlFeedStateStore:
         """What the last feed build left (states, entry lists, marks)."""
-        return SqlFeedStateStore(self.engine)
+        return SqlFeedStateStore(self._engine)
 
     @cached_property
     def feed_plan(self) -> SqlFeedPlanStore:
         """The article queries a feed build plans from."""
-        return SqlFeedPlanStore(self.engine)
+        return SqlFeedPlanStore(self._engine)
 
     @cached_property
     def feed_entries(self) -> SqlFeedEntryCache:
         """Rendered entries kept per article between builds."""
-        return SqlFeedEntryCache(self.engine)
+        return SqlFeedEntryCache(self._engine)
 
     @cached_property
     def archive(self) -> SqlArchiveStore:
         """Region article ranks, for archive pages."""
-        return SqlArchiveStore(self.engine)
+        return SqlArchiveStore(self._engine)
 
     def digests_by_id(self, ids: Sequence[str]) -> list[DigestRecord]:
         """Recorded digests by id, in the order given (a delivery job's batch)."""
         from feeds.storage.jobqueue import digests_by_id
 
-        return digests_by_id(self.engine, ids)
+        return digests_by_id(self._engine, ids)
 
     def queue_counts(self) -> QueueCounts:
         """The job queue of distributed mode, for ``status``."""
         from feeds.storage.jobqueue import queue_counts
 
-        return queue_counts(self.engine)
+        return queue_counts(self._engine)
 
     def worker_lock(self) -> SqlWorkerLock:
         """A new, unheld handle on this database's worker lock."""
-        return SqlWorkerLock(self.engine)
+        return SqlWorkerLock(self._engine)
 
 
 def open_storage(url: str, *, where: str | None = None, migrate_schema: bool = True) -> Storage:

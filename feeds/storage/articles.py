@@ -51,7 +51,7 @@ class SqlArticleStore:
     """:class:`~feeds.storage.protocols.ArticleStore` over SQLAlchemy Core."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self._engine = engine
 
     # -- writing --------------------------------------------------------------
 
@@ -82,7 +82,7 @@ class SqlArticleStore:
         counts = UpsertCounts()
         if not by_url:
             return counts
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             existing = self._existing(conn, list(by_url))
             new_rows: list[tuple[PlacedArticle, str]] = []
             new_regions: dict[str, tuple[str, ...]] = {}
@@ -166,7 +166,7 @@ class SqlArticleStore:
         """
         if not new_zones:
             return
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             keys: set[str] = set()
             names: set[str] = set()
             for key, name in conn.execute(
@@ -192,14 +192,14 @@ class SqlArticleStore:
     # -- reading --------------------------------------------------------------
 
     def get(self, url: str) -> Article | None:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(sa.select(articles).where(articles.c.url == url)).first()
             if row is None:
                 return None
             return self._articles(conn, [row])[0]
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return set(self._existing(conn, list(urls)))
 
     def iter_articles(
@@ -218,7 +218,7 @@ class SqlArticleStore:
                     )
                 )
             query = query.order_by(articles.c.seq).limit(chunk)
-            with self.engine.connect() as conn:
+            with self._engine.connect() as conn:
                 rows = conn.execute(query).all()
                 batch = self._articles(conn, rows)
             if not batch:
@@ -235,7 +235,7 @@ class SqlArticleStore:
                 article_regions, article_regions.c.article_seq == articles.c.seq
             ).where(article_regions.c.region_key == region_key)
         query = query.order_by(articles.c.published.desc(), articles.c.seq.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return self._articles(conn, conn.execute(query).all())
 
     def newest_in(
@@ -265,7 +265,7 @@ class SqlArticleStore:
                 )
             )
         query = query.order_by(articles.c.published.desc(), articles.c.seq.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return self._articles(conn, conn.execute(query).all())
 
     def _articles(self, conn: Connection, rows: Sequence[Any]) -> list[Article]:
@@ -285,11 +285,11 @@ class SqlArticleStore:
         return [_to_article(row, keys[row.seq], also.get(row.seq, ())) for row in rows]
 
     def max_seq(self) -> int:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.max(articles.c.seq))).scalar() or 0)
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(articles)).scalar() or 0)
 
     def region_counts(self) -> list[RegionCount]:
@@ -303,12 +303,12 @@ class SqlArticleStore:
             .group_by(article_regions.c.region_key)
             .order_by(article_regions.c.region_key)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return [RegionCount(key, int(n), last) for key, n, last in conn.execute(query)]
 
     def story_counts(self) -> list[tuple[str | None, int, int]]:
         """Per source: ``(name, articles, folded into stories first seen elsewhere)``."""
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return source_counts(conn)
 
     def unresolved(self) -> list[tuple[str, int]]:
@@ -318,13 +318,13 @@ class SqlArticleStore:
             .group_by(articles.c.unresolved)
             .order_by(sa.func.count().desc(), articles.c.unresolved)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return [(name, int(count)) for name, count in conn.execute(query)]
 
     def unresolved_articles(self) -> list[Article]:
         """Articles stored without a region (few: the partial index finds them)."""
         query = sa.select(articles).where(articles.c.unresolved.is_not(None))
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return self._articles(conn, conn.execute(query.order_by(articles.c.seq)).all())
 
     def relocate(
@@ -335,7 +335,7 @@ class SqlArticleStore:
         ``updated`` moves to ``now``: the entry gains categories and feeds, so readers
         and the incremental feed build see it change. ``seq`` stays: it is not new.
         """
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             conn.execute(
                 articles.update()
                 .where(articles.c.seq == seq)
@@ -349,7 +349,7 @@ class SqlArticleStore:
             insert_links(conn, [(seq, key) for key in region_keys])
 
     def zones(self) -> list[Region]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(sa.select(zones).order_by(zones.c.first_seen, zones.c.key))
             return [
                 Region(

@@ -30,10 +30,10 @@ class SqlChannelStateStore:
     """:class:`~feeds.storage.protocols.ChannelStateStore` over SQLAlchemy Core."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self._engine = engine
 
     def all(self) -> dict[str, ChannelProblem]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(sa.select(channel_state))
             return {
                 r.channel: ChannelProblem(
@@ -53,7 +53,7 @@ class SqlChannelStateStore:
     ) -> ChannelProblem:
         """One more failed try; ``retry_at(failures)`` says when to try next. The
         row is locked while it is counted, so two senders count two failures."""
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             conn.execute(
                 insert_ignoring_duplicates(conn, channel_state),
                 [{"channel": channel, "problem": problem, "since": now, "failures": 0,
@@ -76,6 +76,6 @@ class SqlChannelStateStore:
 
     def clear(self, channel: str) -> bool:
         """The transport works again; returns whether it had been broken."""
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             result = conn.execute(channel_state.delete().where(channel_state.c.channel == channel))
             return bool(result.rowcount)

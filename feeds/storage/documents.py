@@ -48,12 +48,12 @@ class SqlFeedDocumentStore:
     """Feed documents by key; a write of unchanged bytes changes nothing."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self._engine = engine
 
     def put(self, items: Iterable[tuple[str, bytes]], now: datetime) -> int:
         """Store each (key, bytes); returns how many documents changed."""
         changed = 0
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             for key, body in items:
                 etag = etag_of(body)
                 old = conn.execute(
@@ -76,12 +76,12 @@ class SqlFeedDocumentStore:
         wanted = list(keys)
         if not wanted:
             return 0
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             result = conn.execute(feed_documents.delete().where(feed_documents.c.key.in_(wanted)))
         return int(result.rowcount or 0)
 
     def get(self, key: str) -> FeedDocument | None:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(feed_documents).where(feed_documents.c.key == key)
             ).first()
@@ -90,7 +90,7 @@ class SqlFeedDocumentStore:
         return FeedDocument(row.key, bytes(row.body), row.etag, row.updated)
 
     def keys(self) -> list[str]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return list(
                 conn.execute(sa.select(feed_documents.c.key).order_by(feed_documents.c.key))
                 .scalars()
@@ -104,6 +104,6 @@ class SqlFeedDocumentStore:
                 yield document
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(feed_documents))
                        .scalar_one())

@@ -52,14 +52,14 @@ class SqlLedgerStore:
     """:class:`~feeds.storage.protocols.LedgerStore` over SQLAlchemy Core."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self._engine = engine
 
     # -- subscribers ------------------------------------------------------------
 
     def states(self, ids: Iterable[str] | None = None) -> dict[str, SubscriberRow]:
         query = sa.select(subscriber_state)
         wanted = None if ids is None else list(ids)
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             if wanted is None:
                 rows = list(conn.execute(query))
             else:
@@ -102,7 +102,7 @@ class SqlLedgerStore:
         commits (distributed mode defers the delivery jobs there, SPEC §11).
         """
         moved: set[str] = set()
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             if new_subscribers:
                 rows = [
                     {
@@ -178,7 +178,7 @@ class SqlLedgerStore:
             "unsubscribed_regions": json.dumps(sorted(set(regions))),
             "choice_at": now,
         }
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             known = conn.execute(
                 sa.select(subscriber_state.c.subscriber_id).where(
                     subscriber_state.c.subscriber_id == subscriber_id
@@ -203,7 +203,7 @@ class SqlLedgerStore:
 
     def disable(self, subscriber_id: str, fingerprint: str, reason: str) -> None:
         """Turn a subscriber's webhook off (HTTP 410) until its YAML entry changes."""
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             conn.execute(
                 subscriber_state.update()
                 .where(subscriber_state.c.subscriber_id == subscriber_id)
@@ -211,7 +211,7 @@ class SqlLedgerStore:
             )
 
     def disabled(self) -> list[tuple[str, str]]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(
                 sa.select(
                     subscriber_state.c.subscriber_id, subscriber_state.c.disabled_reason
@@ -231,16 +231,16 @@ class SqlLedgerStore:
             query = query.where(digests.c.subscriber_id == only)
         if skip_channels:
             query = query.where(digests.c.channel.not_in(list(skip_channels)))
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return [_record(r) for r in conn.execute(query.order_by(digests.c.created_at))]
 
     def get(self, digest_id: str) -> DigestRecord | None:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(sa.select(digests).where(digests.c.id == digest_id)).first()
         return None if row is None else _record(row)
 
     def digests_of(self, subscriber_id: str) -> list[DigestRecord]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(
                 sa.select(digests)
                 .where(digests.c.subscriber_id == subscriber_id)
@@ -249,7 +249,7 @@ class SqlLedgerStore:
             return [_record(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(
                 sa.select(digests.c.status, sa.func.count()).group_by(digests.c.status)
             )
@@ -258,7 +258,7 @@ class SqlLedgerStore:
     def counts_by_channel(self) -> dict[str, dict[str, int]]:
         """channel -> status -> number of digests."""
         found: dict[str, dict[str, int]] = {}
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(
                 sa.select(digests.c.channel, digests.c.status, sa.func.count()).group_by(
                     digests.c.channel, digests.c.status
@@ -270,7 +270,7 @@ class SqlLedgerStore:
 
     def problems(self, limit: int = 20) -> list[DigestRecord]:
         """Pending, retrying and failed digests, newest first."""
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(
                 sa.select(digests)
                 .where(digests.c.status.in_([*OPEN, FAILED]))
@@ -290,7 +290,7 @@ class SqlLedgerStore:
         claiming at this instant are skipped, not waited for.
         """
         got: set[str] = set()
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             for batch in chunked(list(ids)):
                 claimable = (
                     sa.select(digests.c.id)
@@ -308,7 +308,7 @@ class SqlLedgerStore:
 
     def claimants(self, now: datetime) -> set[str]:
         """Senders holding claims whose lease has not run out."""
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(
                 sa.select(digests.c.claimed_by)
                 .where(digests.c.claimed_by.is_not(None), digests.c.claim_expires_at >= now)
@@ -318,7 +318,7 @@ class SqlLedgerStore:
 
     def renew(self, claimant: str, now: datetime, lease: timedelta) -> int:
         """Extend every claim of ``claimant``; returns how many."""
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             result = conn.execute(
                 digests.update()
                 .where(digests.c.claimed_by == claimant)
@@ -328,7 +328,7 @@ class SqlLedgerStore:
 
     def release(self, claimant: str, ids: Sequence[str] | None = None) -> None:
         """Give claims back unsent: they stay due."""
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             query = digests.update().where(digests.c.claimed_by == claimant)
             if ids is None:
                 conn.execute(query.values(claimed_by=None, claim_expires_at=None))
@@ -355,7 +355,7 @@ class SqlLedgerStore:
         statuses: dict[str, str] = {}
         mine = sa.true() if claimant is None else digests.c.claimed_by == claimant
         cleared = {"claimed_by": None, "claim_expires_at": None}
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             attempts = {
                 r[0]: r[1]
                 for batch in chunked([*sent, *(f.digest_id for f in failed)])

@@ -45,21 +45,21 @@ class SqlWorkerLock:
     SQLite, a session advisory lock on a connection of its own on PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self._engine = engine
         self._file: Any = None
         self._conn: Any = None
         self._mutex = threading.Lock()
 
     @property
     def where(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return self._engine.url.render_as_string(hide_password=True)
 
     @property
     def path(self) -> Path | None:
         """SQLite: the lock file, beside the database's real path (symlinks resolved)."""
-        if self.engine.dialect.name != "sqlite":
+        if self._engine.dialect.name != "sqlite":
             return None
-        database = self.engine.url.database or ""
+        database = self._engine.url.database or ""
         if database in ("", ":memory:"):
             return None
         real = Path(os.path.realpath(database))
@@ -68,7 +68,7 @@ class SqlWorkerLock:
     # -- taking and giving back ---------------------------------------------------
 
     def try_acquire(self) -> bool:
-        if self.engine.dialect.name == "sqlite":
+        if self._engine.dialect.name == "sqlite":
             return self._try_file()
         return self._try_advisory()
 
@@ -105,10 +105,10 @@ class SqlWorkerLock:
     def _try_advisory(self) -> bool:
         # A connection of its own: a pooled one could be handed to other work, closed
         # by the pool, or recycled, and the lock would go with it unnoticed.
-        cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+        cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
         cparams = {**cparams, "application_name": f"zonewire worker {_me()}"[:63]}
         cparams.setdefault("connect_timeout", 10)
-        conn = self.engine.dialect.connect(*cargs, **cparams)
+        conn = self._engine.dialect.connect(*cargs, **cparams)
         conn.autocommit = True
         try:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
@@ -124,11 +124,11 @@ class SqlWorkerLock:
     def holder(self) -> str:
         """Who holds the lock, as well as can be told ("" when unknown)."""
         try:
-            if self.engine.dialect.name == "sqlite":
+            if self._engine.dialect.name == "sqlite":
                 path = self.path
                 text = path.read_text(encoding="utf-8").strip() if path else ""
                 return text.splitlines()[0] if text else ""
-            with self.engine.connect() as conn:
+            with self._engine.connect() as conn:
                 row = conn.execute(_HOLDER, {"key": ADVISORY_KEY}).first()
         except (OSError, sa.exc.SQLAlchemyError):
             return ""

@@ -27,25 +27,25 @@ class SqlSourceStateStore:
     """:class:`~feeds.storage.protocols.SourceStateStore` over SQLAlchemy Core."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self._engine = engine
 
     # -- source state ---------------------------------------------------------
 
     def get(self, name: str) -> SourceState:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(source_state).where(source_state.c.name == name)
             ).first()
         return SourceState(name) if row is None else _state(row)
 
     def all(self) -> dict[str, SourceState]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(sa.select(source_state).order_by(source_state.c.name)).all()
         return {row.name: _state(row) for row in rows}
 
     def save(self, state: SourceState) -> None:
         values = {name: getattr(state, name) for name in _STATE_FIELDS}
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             done = conn.execute(
                 source_state.update().where(source_state.c.name == state.name), values
             )
@@ -57,7 +57,7 @@ class SqlSourceStateStore:
     def validators(self, urls: Iterable[str]) -> dict[str, Validators]:
         wanted = list(urls)
         found: dict[str, Validators] = {}
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             for start in range(0, len(wanted), 500):
                 rows = conn.execute(
                     sa.select(source_urls.c.url, source_urls.c.etag, source_urls.c.last_modified)
@@ -81,7 +81,7 @@ class SqlSourceStateStore:
         wanted = list(urls)
         since = now - recheck
         found: set[str] = set()
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             for start in range(0, len(wanted), 500):
                 rows = conn.execute(
                     sa.select(source_urls.c.url)
@@ -103,7 +103,7 @@ class SqlSourceStateStore:
         give_up_after: int | None = None,
     ) -> None:
         """Remember a failed page; after ``give_up_after`` failures it counts as permanent."""
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(source_urls.c.failures).where(source_urls.c.url == url)
             ).first()
@@ -123,7 +123,7 @@ class SqlSourceStateStore:
             .order_by(source_urls.c.checked_at)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return [url for (url,) in conn.execute(query)]
 
     def failures(self, source_name: str) -> list[tuple[str, str, bool, int]]:
@@ -135,12 +135,12 @@ class SqlSourceStateStore:
             .where(source_urls.c.failure.is_not(None))
             .order_by(source_urls.c.url)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return [(u, r, bool(p), int(n)) for u, r, p, n in conn.execute(query)]
 
     def clear_failures(self, urls: Iterable[str]) -> None:
         wanted = list(urls)
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             for start in range(0, len(wanted), 500):
                 conn.execute(
                     source_urls.update()
@@ -151,7 +151,7 @@ class SqlSourceStateStore:
 
     def _put(self, url: str, source_name: str, now: datetime, values: dict[str, Any]) -> None:
         values = {**values, "source_name": source_name, "checked_at": now}
-        with self.engine.begin() as conn:
+        with self._engine.begin() as conn:
             done = conn.execute(source_urls.update().where(source_urls.c.url == url), values)
             if done.rowcount == 0:
                 base = {"failures": 0, "permanent": False}
@@ -168,7 +168,7 @@ class SqlSourceStateStore:
             .where(name.is_not(None))
             .group_by(name)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return {zone: last for zone, last in conn.execute(query) if last is not None}
 
 

@@ -21,6 +21,7 @@ from feeds.storage.schema import article_regions, articles
 from tests.feeds.test_atom import ATOM, assert_valid
 from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record, snapshot
 from tests.feeds.test_web import Served
+from tests.support.rawdb import raw_connection
 
 SIZE = 5  # articles per archive page in these tests (the default is 100)
 FH = f"{{{HISTORY_NS}}}"
@@ -60,7 +61,7 @@ def walk(out: Path, key: str) -> tuple[list[str], list[list[str]]]:
 
 
 def region_ids(store: Storage, key: str) -> list[str]:
-    with store.engine.connect() as conn:
+    with raw_connection(store) as conn:
         query = sa.select(articles.c.entry_id)
         if key != "all":
             query = query.join(

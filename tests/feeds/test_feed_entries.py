@@ -20,10 +20,11 @@ from feeds.storage.engine import create_engine
 from feeds.storage.feed_entries import feed_entries, feed_state_entries
 from tests.feeds.test_atom import assert_valid
 from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record, snapshot
+from tests.support.rawdb import raw_connection
 
 
 def kept(store: Storage) -> dict[int, tuple[str, bytes]]:
-    with store.engine.connect() as conn:
+    with raw_connection(store) as conn:
         rows = conn.execute(
             sa.select(feed_entries.c.article_seq, feed_entries.c.version, feed_entries.c.atom)
         )
@@ -33,7 +34,7 @@ def kept(store: Storage) -> dict[int, tuple[str, bytes]]:
 def lists(store: Storage) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     t = feed_state_entries.c
-    with store.engine.connect() as conn:
+    with raw_connection(store) as conn:
         for key, seq in conn.execute(
             sa.select(t.feed_key, t.article_seq).order_by(t.feed_key, t.position)
         ):
@@ -76,7 +77,7 @@ def test_later_builds_assemble_from_kept_entries_and_all_renders_anew(
     old = store.get(record(3).url)
     assert old is not None
     # Mark the kept entry of an article (same version, hash and updated).
-    with store.engine.begin() as conn:
+    with raw_connection(store, write=True) as conn:
         atom = conn.execute(
             sa.select(feed_entries.c.atom).where(feed_entries.c.article_seq == old.seq)
         ).scalar_one()

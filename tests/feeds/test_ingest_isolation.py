@@ -17,6 +17,7 @@ from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.regions import Gazetteer
 from feeds.storage import Storage
+from tests.support.rawdb import raw_connection
 
 
 def record(n: int, **changes: object) -> ArticleRecord:
@@ -116,7 +117,7 @@ def test_zone_names_sharing_a_slug_in_one_batch_are_both_stored(
 def _refuse_titles(store: Storage, title: str) -> None:
     """A real database rule that refuses one value: the way a database refuses what
     zonewire cannot foresee (a CHECK on PostgreSQL, a trigger on SQLite)."""
-    with store.engine.begin() as conn:
+    with raw_connection(store, write=True) as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql(
                 "CREATE TRIGGER refuse BEFORE INSERT ON articles "
@@ -152,7 +153,7 @@ def test_a_batch_the_database_refuses_is_stored_one_by_one(
 def test_a_database_that_is_gone_is_not_blamed_on_the_records(
     store: Storage, gazetteer: Gazetteer, now: datetime
 ) -> None:
-    with store.engine.begin() as conn:
+    with raw_connection(store, write=True) as conn:
         conn.execute(sa.text("DROP TABLE article_regions"))
     rejected: dict[int, str] = {}
     with pytest.raises(sa.exc.DBAPIError):

@@ -227,7 +227,7 @@ def test_cli_feeds_build_and_status(
 ) -> None:
     from notifier.cli import main
 
-    url = filled.engine.url.render_as_string(hide_password=False)
+    url = filled.url
     config = tmp_path / "zonewire.yaml"
     config.write_text(
         f"database: '{url}'\npublic_url: http://feeds.example.org/\n"

@@ -112,7 +112,7 @@ def test_cli_build_pings_the_configured_hub(
     from notifier.cli import main
 
     Ingestor(store, gazetteer).add([record(1)], now=now)
-    url = store.engine.url.render_as_string(hide_password=False)
+    url = store.url
     config = tmp_path / "zonewire.yaml"
     config.write_text(
         f"database: '{url}'\npublic_url: http://feeds.example.org/\n"
