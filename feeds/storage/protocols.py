@@ -1,7 +1,8 @@
 """What callers need from storage, one small protocol per concern.
 
 Implementations live beside their tables (``articles.py``, ``sources.py``,
-``ledger.py``, ``channels.py``, ``locks.py``); :func:`feeds.storage.open_storage`
+``ledger.py``, ``channels.py``, ``locks.py``; for feed builds ``feed_plans.py``,
+``feed_state.py``, ``feed_entries.py``, ``archive_ranks.py``); :func:`feeds.storage.open_storage`
 returns one object that gives each. None of these exposes an engine or a
 connection: a caller that needs a new query asks for a method here.
 """
@@ -296,5 +297,17 @@ class Stores(ArticleStore, Protocol):
 
     @property
     def channels(self) -> ChannelStateStore: ...
+
+    @property
+    def feed_plan(self) -> FeedPlanStore: ...
+
+    @property
+    def feed_state(self) -> FeedStateStore: ...
+
+    @property
+    def feed_entries(self) -> FeedEntryCache: ...
+
+    @property
+    def archive(self) -> ArchiveStore: ...
 
     def worker_lock(self) -> WorkerLockStore: ...
