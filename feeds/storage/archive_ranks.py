@@ -10,6 +10,12 @@ from sqlalchemy.engine import Engine
 
 from feeds.storage.schema import article_regions, articles
 
+#: Archives hold each story once, as its first article (SPEC §6). The joined
+#: articles are few (a partial index holds them), so "not one of them" is cheap.
+_JOINED = sa.select(articles.c.seq).where(articles.c.story_seq.is_not(None))
+_LEAD_LINK = article_regions.c.article_seq.not_in(_JOINED)
+_LEAD = articles.c.story_seq.is_(None)
+
 
 class SqlArchiveStore:
     """:class:`~feeds.storage.protocols.ArchiveStore` on SQLAlchemy."""
@@ -23,8 +29,10 @@ class SqlArchiveStore:
         index's own order."""
         current: str | None = None
         seqs: list[int] = []
-        query = sa.select(article_regions.c.region_key, article_regions.c.article_seq).order_by(
-            article_regions.c.region_key, article_regions.c.article_seq
+        query = (
+            sa.select(article_regions.c.region_key, article_regions.c.article_seq)
+            .where(_LEAD_LINK)
+            .order_by(article_regions.c.region_key, article_regions.c.article_seq)
         )
         with self._engine.connect() as conn:
             for key, seq in conn.execution_options(yield_per=20_000).execute(query):
@@ -39,16 +47,18 @@ class SqlArchiveStore:
     def all_seqs(self) -> list[int]:
         """Every article's seq, ascending."""
         with self._engine.connect() as conn:
-            return list(conn.execute(sa.select(articles.c.seq).order_by(articles.c.seq)).scalars())
+            return list(conn.execute(
+                sa.select(articles.c.seq).where(_LEAD).order_by(articles.c.seq)
+            ).scalars())
 
     def newest_seqs(self, region: str | None, limit: int) -> list[int]:
         """The region's ``limit`` highest seqs, ascending (a descending index scan)."""
         if region is None:
-            query = sa.select(articles.c.seq).order_by(articles.c.seq.desc())
+            query = sa.select(articles.c.seq).where(_LEAD).order_by(articles.c.seq.desc())
         else:
             query = (
                 sa.select(article_regions.c.article_seq)
-                .where(article_regions.c.region_key == region)
+                .where(article_regions.c.region_key == region, _LEAD_LINK)
                 .order_by(article_regions.c.article_seq.desc())
             )
         with self._engine.connect() as conn:
@@ -60,13 +70,17 @@ class SqlArchiveStore:
         """How many of the region's articles have a seq below ``seq`` (whether or not
         that article is, or still is, in the region)."""
         if region is None:
-            query = sa.select(sa.func.count()).select_from(articles).where(articles.c.seq < seq)
+            query = (
+                sa.select(sa.func.count()).select_from(articles)
+                .where(articles.c.seq < seq, _LEAD)
+            )
         else:
             query = (
                 sa.select(sa.func.count())
                 .select_from(article_regions)
                 .where(
-                    article_regions.c.region_key == region, article_regions.c.article_seq < seq
+                    article_regions.c.region_key == region, article_regions.c.article_seq < seq,
+                    _LEAD_LINK,
                 )
             )
         with self._engine.connect() as conn:

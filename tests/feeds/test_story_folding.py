@@ -197,7 +197,7 @@ def test_sample_portal_and_site_reposts_fold_in_feeds_and_status(
     expected = {lead_of[a.story_seq].url: a.url for a in joined}  # type: ignore[index]
 
     ns = {"a": "http://www.w3.org/2005/Atom"}
-    for path in sorted((tmp_path / "public" / "feeds").glob("*.atom")):
+    for path in sorted((tmp_path / "public" / "feeds").rglob("*.atom")):  # archives too
         doc = ElementTree.fromstring(path.read_bytes())
         for entry in doc.findall("a:entry", ns):
             links = entry.findall("a:link", ns)
@@ -205,6 +205,7 @@ def test_sample_portal_and_site_reposts_fold_in_feeds_and_status(
             related = [x.get("href") for x in links if x.get("rel") == "related"]
             assert url not in expected.values(), f"{path.name}: a repost has its own entry"
             assert related == ([expected[url]] if url in expected else [])
+    assert list((tmp_path / "public" / "feeds" / "archive").rglob("*.atom"))
     all_feed = ElementTree.fromstring((tmp_path / "public" / "feeds" / "all.atom").read_bytes())
     assert any(x.get("rel") == "related" for x in all_feed.iter(f"{{{ns['a']}}}link"))
     items = json.loads((tmp_path / "public" / "feeds" / "all.json").read_text("utf-8"))["items"]
