@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 
 from feeds.intake import Ingestor
-from feeds.models import CHINA_TZ, ArticleRecord
+from feeds.models import CHINA_TZ, ArticleRecord, Region
 from feeds.regions import Gazetteer
 from feeds.storage import Storage
 from feeds.storage.engine import create_engine, migrate
@@ -41,14 +41,37 @@ def upgrade_to(engine: sa.Engine, revision: str) -> None:
         command.upgrade(config, revision)
 
 
+def _old_articles(engine: sa.Engine) -> list[int]:
+    gazetteer = Gazetteer.default()
+    region = gazetteer.resolve("西城区")
+    assert isinstance(region, Region)
+    keys = gazetteer.ancestor_keys(region.key)
+    seqs = []
+    with engine.begin() as conn:
+        for n in (1, 2):
+            published = naive_utc(NOW - timedelta(hours=n))
+            seq = conn.execute(sa.text(
+                "INSERT INTO articles (entry_id, url, title, published, updated, ingested_at, "
+                "source, zone, region, category, content, summary, content_hash, backfill, "
+                "source_name, region_key, unresolved) VALUES (:entry, :url, :title, :p, :p, "
+                ":now, NULL, NULL, '西城区', NULL, '正文', NULL, :hash, :f, NULL, :key, NULL) "
+                "RETURNING seq"),
+                {"entry": f"tag:n.example,2026:{n}", "url": f"https://n.example/{n}",
+                 "title": f"西城区新闻{n}", "p": published, "now": naive_utc(NOW),
+                 "hash": f"{n:064x}", "f": False, "key": region.key}).scalar_one()
+            conn.execute(sa.text(
+                "INSERT INTO article_regions (article_seq, region_key) VALUES (:seq, :key)"),
+                [{"seq": seq, "key": key} for key in keys])
+            seqs.append(seq)
+    return seqs
+
+
 def test_upgrade_keeps_old_digests_and_their_ids(database_url: str, tmp_path: Path) -> None:
     engine = create_engine(database_url)
     upgrade_to(engine, "0005")  # a ledger as the previous release left it
-    store = Storage(engine)
-    Ingestor(store, Gazetteer.default()).add([ArticleRecord(
-        url=f"https://n.example/{n}", title=f"西城区新闻{n}", region="西城区",
-        published=NOW - timedelta(hours=n), content="正文") for n in (1, 2)], now=NOW)
-    seqs = [a.seq for a in store.iter_articles()]
+    # Articles as a 0005-era release stored them: today's store code expects the
+    # columns of later migrations, so the rows are written as they were then.
+    seqs = _old_articles(engine)
     old_id = digest_id("alice", 0, max(seqs))  # how 0005-era ids were made
     with engine.begin() as conn:
         conn.execute(sa.text(
@@ -69,8 +92,9 @@ def test_upgrade_keeps_old_digests_and_their_ids(database_url: str, tmp_path: Pa
               "seqs": json.dumps(seqs), "status": SENT, "attempts": 1, "error": None,
               "t": naive_utc(NOW - timedelta(hours=2))}])
 
-    migrate(engine)  # 0006, as any command does on start
+    migrate(engine)  # 0006 and later, as any command does on start
     migrate(engine)  # and a second time is a no-op
+    store = Storage(engine)
     columns = {c["name"] for c in sa.inspect(engine).get_columns("digests")}
     assert {"claimed_by", "claim_expires_at"} <= columns
     assert "channel_state" in sa.inspect(engine).get_table_names()
