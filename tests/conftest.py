@@ -13,10 +13,16 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from feeds.models import CHINA_TZ
 from feeds.regions import Gazetteer
 from feeds.storage import Storage
+
+# Property tests assert what the code does, not how fast: hypothesis's per-example
+# deadline (200 ms) would turn a busy machine into a failure. Speed lives in bench/.
+settings.register_profile("zonewire", deadline=None)
+settings.load_profile("zonewire")
 
 PG_ADMIN = os.environ.get("ZONEWIRE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
