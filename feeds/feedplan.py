@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from feeds.atom import ALL_KEY
@@ -80,13 +79,10 @@ def _requery(store: FeedPlanStore, key: str, limit: int) -> tuple[list[Row], int
 
 
 def loader(store: FeedPlanStore, gazetteer: Gazetteer) -> Any:
-    """``load(seqs, light=False)``: full articles, regions ordered leaf first (zone,
-    district, city, province) so categories read from the most specific."""
-
-    def lineage(leaf: str | None) -> tuple[str, ...]:
-        return gazetteer.ancestor_keys(leaf) if leaf is not None and leaf in gazetteer else ()
-
-    return partial(store.load, lineage=lineage)
+    """``load(seqs, light=False)``: full articles, regions as the store placed them,
+    leaf first (zone, district, city, province) so categories read from the most
+    specific."""
+    return store.load
 
 
 def names(gazetteer: Gazetteer) -> Any:

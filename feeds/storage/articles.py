@@ -363,7 +363,7 @@ class SqlArticleStore:
             ]
 
 
-def _ordered_keys(leaf: str | None, region_keys: list[str]) -> tuple[str, ...]:
+def ordered_keys(leaf: str | None, region_keys: list[str]) -> tuple[str, ...]:
     """The leaf first, then the regions above it (adcodes sort province-last)."""
     rest = sorted((k for k in region_keys if k != leaf), reverse=True)
     return tuple(([leaf] if leaf in region_keys else []) + rest)
@@ -372,7 +372,7 @@ def _ordered_keys(leaf: str | None, region_keys: list[str]) -> tuple[str, ...]:
 def _to_article(
     row: Any, region_keys: list[str], also: tuple[OtherSource, ...] = ()
 ) -> Article:
-    return row_to_article(row, _ordered_keys(row.region_key, region_keys), also)
+    return row_to_article(row, ordered_keys(row.region_key, region_keys), also)
 
 
 def row_to_article(

@@ -8,7 +8,7 @@ article its story's other sources.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from feeds.models import Article
-from feeds.storage.articles import row_to_article
+from feeds.storage.articles import ordered_keys, row_to_article
 from feeds.storage.feed_entries import chunks
 from feeds.storage.schema import article_regions, articles
 from feeds.storage.stories import others_of
@@ -139,18 +139,12 @@ class SqlFeedPlanStore:
                     found[row[0]] = Row(*row)
         return found
 
-    def load(
-        self,
-        seqs: Iterable[int],
-        lineage: Callable[[str | None], tuple[str, ...]],
-        *,
-        light: bool = False,
-    ) -> dict[int, Article]:
-        """Articles by seq with their story's other sources; ``lineage`` gives the
-        region keys of a leaf. ``light``: without content and summary (empty), for
-        articles whose rendered forms are all kept."""
+    def load(self, seqs: Iterable[int], *, light: bool = False) -> dict[int, Article]:
+        """Articles by seq with their region keys (from ``article_regions``, the one
+        record of where an article sits) and their story's other sources. ``light``:
+        without content and summary (empty), for articles whose rendered forms are
+        all kept."""
         found: dict[int, Article] = {}
-        lineages: dict[str | None, tuple[str, ...]] = {None: ()}
         query = sa.select(articles)
         if light:
             cols = [c for c in articles.c if c.name not in ("content", "summary")]
@@ -159,10 +153,13 @@ class SqlFeedPlanStore:
             for chunk in chunks(sorted(seqs)):
                 rows: Sequence[Any] = conn.execute(query.where(articles.c.seq.in_(chunk))).all()
                 also = others_of(conn, rows)
+                placed: dict[int, list[str]] = {}
+                for seq, key in conn.execute(
+                    sa.select(article_regions.c.article_seq, article_regions.c.region_key)
+                    .where(article_regions.c.article_seq.in_(chunk))
+                ):
+                    placed.setdefault(seq, []).append(key)
                 for row in rows:
-                    leaf = row.region_key
-                    keys = lineages.get(leaf)
-                    if keys is None:
-                        keys = lineages[leaf] = lineage(leaf)
+                    keys = ordered_keys(row.region_key, placed.get(row.seq, []))
                     found[row.seq] = row_to_article(row, keys, also.get(row.seq, ()))
         return found

@@ -276,13 +276,7 @@ class FeedPlanStore(Protocol):
 
     def rows(self, seqs: Iterable[int]) -> dict[int, Row]: ...
 
-    def load(
-        self,
-        seqs: Iterable[int],
-        lineage: Callable[[str | None], tuple[str, ...]],
-        *,
-        light: bool = False,
-    ) -> dict[int, Article]: ...
+    def load(self, seqs: Iterable[int], *, light: bool = False) -> dict[int, Article]: ...
 
 
 class Stores(ArticleStore, Protocol):

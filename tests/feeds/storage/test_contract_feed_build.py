@@ -96,21 +96,19 @@ def test_changed_rows_are_new_articles_and_reimports_since_the_mark(storage: Sto
     assert plans.changed_rows(seq[5], later + timedelta(seconds=1)) == {}
 
 
-def test_load_gives_articles_with_their_lineage_and_light_ones_without_text(
+def test_load_gives_articles_with_their_stored_regions_and_light_ones_without_text(
     storage: Storage,
 ) -> None:
     seq = fill(storage)
-
-    def lineage(leaf: str | None) -> tuple[str, ...]:
-        return (leaf, "ABOVE") if leaf is not None else ()
-
-    full = storage.feed_plan.load([seq[1], seq[5]], lineage)
+    full = storage.feed_plan.load([seq[1], seq[5]])
     assert full[seq[1]].content == "正文1" and full[seq[1]].title == "第1条"
-    assert full[seq[1]].region_keys == (DISTRICT, "ABOVE")
-    light = storage.feed_plan.load([seq[1]], lineage, light=True)
+    # the regions the store placed it in (article_regions), leaf first
+    assert full[seq[1]].region_keys == storage.get("https://example.org/1").region_keys
+    assert set(full[seq[1]].region_keys) == {DISTRICT, CITY}
+    light = storage.feed_plan.load([seq[1]], light=True)
     assert light[seq[1]].content == "" and light[seq[1]].summary is None
     assert light[seq[1]].content_hash == full[seq[1]].content_hash
-    assert storage.feed_plan.load([], lineage) == {}
+    assert storage.feed_plan.load([]) == {}
 
 
 def test_feeds_list_a_story_once_and_its_lead_names_the_others(storage: Storage) -> None:
@@ -121,7 +119,7 @@ def test_feeds_list_a_story_once_and_its_lead_names_the_others(storage: Storage)
     assert {key: seqs for key, seqs, _ in plans.region_tops(10)} == {CITY: [lead]}
     assert plans.newest_rows(None, 10)[1] == 1
     assert set(plans.changed_rows(0, None)) == {lead}
-    loaded = plans.load([lead], lambda leaf: ())
+    loaded = plans.load([lead])
     assert [o.url for o in loaded[lead].also] == ["https://example.org/2"]
     assert joined not in plans.changed_rows(0, None)
 
