@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Callable, Coroutine
@@ -72,6 +73,13 @@ async def _forever(worker: Worker, args: argparse.Namespace) -> int:
     # threads than cores only lengthen the loop's waits: two keep the HTTP side quick
     # while a fan-out, a crawl and a feed build go on.
     sys.setswitchinterval(0.001)
+    # What is loaded by now (configuration, subscribers and their match index,
+    # gazetteer) lives as long as the process: frozen, the cyclic collector stops
+    # walking it at every full collection, which otherwise holds the GIL (and so the
+    # HTTP side) for a pause that grows with the number of subscribers.
+    worker.holder.matching()
+    gc.collect()
+    gc.freeze()
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="zonewire-work")
     )
