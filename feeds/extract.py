@@ -18,6 +18,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 import unicodedata
+from collections.abc import Callable, Container
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -78,6 +79,33 @@ _CHROME = re.compile(
 _VALUE_TRIM = " |丨｜/·-—:：,，;；【】[]〔〕"
 
 
+def innermost(
+    body: LexborNode, text_length: int, skip: Container[str | None], holds: Callable[[str], bool]
+) -> LexborNode:
+    """The deepest element under ``body`` whose text ``holds`` (``body`` itself if
+    none). Each level reads its children's text within a budget, so a deep page with a
+    big text at the bottom costs a few passes over the text, not one per level."""
+    budget = 4 * text_length + 65536
+    node = body
+    while budget > 0:
+        child = node.child
+        inner = None
+        while child is not None and budget > 0:
+            if child.tag not in skip and child.tag != "-text" and child.tag is not None:
+                child_text = child.text()
+                budget -= len(child_text) + 64
+                if holds(child_text):
+                    inner = child
+                    break
+            else:
+                budget -= 64
+            child = child.next
+        if inner is None:
+            break
+        node = inner
+    return node
+
+
 def article_root(tree: LexborHTMLParser) -> LexborNode | None:
     """The smallest element holding every label the page has: breadcrumb, meta line
     and neighbour links.
@@ -95,26 +123,7 @@ def article_root(tree: LexborHTMLParser) -> LexborNode | None:
     ]
     if not wanted or _META_START not in wanted:
         return body
-    # Each level reads its children's text: bounded, so a deep page with a big text at
-    # the bottom costs a few passes over the text, not one per level (issue 10).
-    budget = 4 * len(text) + 65536
-    node = body
-    while budget > 0:
-        child = node.child
-        inner = None
-        while child is not None and budget > 0:
-            if child.tag not in _SKIP and child.tag != "-text" and child.tag is not None:
-                child_text = child.text()
-                budget -= len(child_text) + 64
-                if all(regex.search(child_text) for regex in wanted):
-                    inner = child
-                    break
-            else:
-                budget -= 64
-            child = child.next
-        if inner is None:
-            break
-        node = inner
+    node = innermost(body, len(text), _SKIP, lambda t: all(r.search(t) for r in wanted))
     if _BREADCRUMB_LABEL not in wanted and node.parent is not None and node is not body:
         node = node.parent
     return node

@@ -25,6 +25,7 @@ from selectolax.lexbor import LexborNode
 from feeds.charset import decode_page
 from feeds.dates import parse_date
 from feeds.errors import ExtractError
+from feeds.extract import innermost
 from feeds.lines import _IMG, _SEP, _SPACES, Line, page_lines
 from feeds.models import ArticleRecord
 from feeds.nesting import parse_page
@@ -209,24 +210,10 @@ def _article_root(body: LexborNode | None, title: str | None) -> LexborNode | No
     text = body.text()
     if _ROOT_DATE.search(text) is None or _ROOT_END.search(text) is None:
         return body
-    budget = 4 * len(text) + 65536
-    node = body
-    while budget > 0:
-        child = node.child
-        inner = None
-        while child is not None and budget > 0:
-            if child.tag not in _NO_TEXT and child.tag != "-text" and child.tag is not None:
-                child_text = child.text()
-                budget -= len(child_text) + 64
-                if _ROOT_DATE.search(child_text) and _ROOT_END.search(child_text):
-                    inner = child
-                    break
-            else:
-                budget -= 64
-            child = child.next
-        if inner is None:
-            break
-        node = inner
+    node = innermost(
+        body, len(text), _NO_TEXT,
+        lambda t: _ROOT_DATE.search(t) is not None and _ROOT_END.search(t) is not None,
+    )
     if node is body or node.parent is None or (title and title in node.text()):
         return node
     return node.parent
