@@ -18,14 +18,12 @@ from typing import Any
 
 import psycopg
 
+from feeds.storage import advisory
+
 #: Its own key: a scheduler's lead and the embedded worker lock never collide.
 LEADER_KEY = zlib.crc32(b"zonewire-scheduler")
 _PREFIX = "zonewire scheduler "
 
-_HELD = (
-    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 "
-    "AND objid::bigint = %s AND objsubid = 1 AND granted AND pid = pg_backend_pid()"
-)
 _HOLDER = (
     "SELECT a.pid, a.application_name FROM pg_locks l "
     "JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -76,13 +74,7 @@ class SqlLeaderLock:
             if self._conn is not None:
                 return True
             conn = self._connect()
-            try:
-                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_KEY,)).fetchone()
-            except Exception:
-                conn.close()
-                raise
-            if not (row and row[0]):
-                conn.close()
+            if not advisory.try_lock(conn, LEADER_KEY):
                 return False
             self._conn = conn
             return True
@@ -92,25 +84,16 @@ class SqlLeaderLock:
         with self._mutex:
             if self._conn is None:
                 return "not leading"
-            try:
-                row = self._conn.execute(_HELD, (LEADER_KEY,)).fetchone()
-            except Exception as exc:  # noqa: BLE001 - any failure means: not held
-                why = f"its database connection failed: {type(exc).__name__}: {exc}"
-            else:
-                if row:
-                    return None
-                why = "the database no longer shows it as held"
-            self._drop()
+            why = advisory.lost(self._conn, LEADER_KEY)
+            if why is not None:
+                self._drop()
             return why
 
     def release(self) -> None:
         with self._mutex:
             if self._conn is None:
                 return
-            try:
-                self._conn.execute("SELECT pg_advisory_unlock(%s)", (LEADER_KEY,))
-            except Exception:  # noqa: BLE001 - a dead session released it already
-                pass
+            advisory.unlock(self._conn, LEADER_KEY)
             self._drop()
 
     def _drop(self) -> None:

@@ -20,13 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from feeds.storage import advisory
+
 #: The advisory lock key: a fixed number derived from the name, the same everywhere.
 ADVISORY_KEY = zlib.crc32(b"zonewire-worker")
 
-_HELD = (
-    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 "
-    "AND objid::bigint = %s AND objsubid = 1 AND granted AND pid = pg_backend_pid()"
-)
 _HOLDER = sa.text(
     "SELECT a.pid, host(a.client_addr) AS addr, a.application_name FROM pg_locks l "
     "JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -110,13 +108,7 @@ class SqlWorkerLock:
         cparams.setdefault("connect_timeout", 10)
         conn = self._engine.dialect.connect(*cargs, **cparams)
         conn.autocommit = True
-        try:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
-        except Exception:
-            conn.close()
-            raise
-        if not (row and row[0]):
-            conn.close()
+        if not advisory.try_lock(conn, ADVISORY_KEY):
             return False
         self._conn = conn
         return True
@@ -151,11 +143,7 @@ class SqlWorkerLock:
                     return f"the lock file {path} was removed or replaced"
                 return None
             if self._conn is not None:
-                try:
-                    row = self._conn.execute(_HELD, (ADVISORY_KEY,)).fetchone()
-                except Exception as exc:  # noqa: BLE001 - any failure means: not held
-                    return f"its database connection failed: {type(exc).__name__}: {exc}"
-                return None if row else "the database no longer shows it as held"
+                return advisory.lost(self._conn, ADVISORY_KEY)
             return None
 
     def release(self) -> None:
@@ -165,10 +153,6 @@ class SqlWorkerLock:
                 self._file.close()
                 self._file = None
             if self._conn is not None:
-                try:
-                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
-                except Exception:  # noqa: BLE001 - a dead session released it already
-                    pass
-                finally:
-                    self._conn.close()
-                    self._conn = None
+                advisory.unlock(self._conn, ADVISORY_KEY)
+                self._conn.close()
+                self._conn = None
