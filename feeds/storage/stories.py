@@ -28,7 +28,7 @@ from feeds.storage.feed_entries import chunks
 from feeds.storage.schema import articles, metadata
 from feeds.storage.types import driver_stamp
 
-if TYPE_CHECKING:  # numpy and datasketch load with the first fold, not with the schema
+if TYPE_CHECKING:  # numpy loads with the first fold, not with the schema
     from feeds.stories import StoryIndex, StoryPrint
 
 story_prints = sa.Table(

@@ -3,10 +3,14 @@ in-memory index. Folding through the store is tested in test_story_folding.py.""
 
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feeds import stories
 from feeds.sample.site import repost_text, site_text
 from feeds.stories import (
     StoryIndex,
@@ -147,3 +151,81 @@ def test_folding_is_deterministic_and_symmetric(arrivals: list[tuple[str, int, i
     for p in prints:
         for q in prints:
             assert same_story(p, q) == same_story(q, p)
+
+
+# -- the MinHash arithmetic is datasketch's, bit for bit ---------------------------
+# Prints stored by earlier versions (made with datasketch) must compare equal to
+# prints made now: feeds.stories computes datasketch's "affine32" MinHash itself.
+
+hash_lists = st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=400)
+
+
+def _datasketch_signature(hashes: list[int]) -> list[int]:
+    from datasketch import MinHash
+
+    m = MinHash(num_perm=stories.NUM_PERM, seed=1, scheme="affine32", hashfunc=int)
+    m.update_batch(hashes)
+    return [int(v) for v in m.hashvalues]
+
+
+def test_the_permutations_are_datasketchs() -> None:
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=stories.NUM_PERM, seed=1, scheme="affine32").permutations
+    assert stories._A.ravel().tolist() == [int(x) for x in a]
+    assert stories._B.ravel().tolist() == [int(x) for x in b]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hash_lists)
+def test_minhash_signatures_equal_datasketchs(hashes: list[int]) -> None:
+    ours = stories._minhash(np.array(hashes, dtype=np.uint32))
+    assert ours.dtype == np.uint32
+    assert ours.tolist() == _datasketch_signature(hashes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=texts, body=texts)
+def test_a_print_is_the_one_datasketch_made(title: str, body: str) -> None:
+    """The whole print: the distinct shingle hashes (np.unique's answer), their
+    count and the signature as the datasketch-based code computed them."""
+    text = normalize_title(title) + normalize_body(body)
+    p = story_print(title, body)
+    if not text:
+        assert p.size == 0 and p.signature.tolist() == [2**32 - 1] * stories.NUM_PERM
+        return
+    hashes = stories._shingle_hashes(text, stories.SHINGLE)
+    assert hashes.tolist() == np.unique(_raw_shingle_hashes(text)).tolist()
+    assert p.size == len(hashes)
+    assert p.signature.tolist() == _datasketch_signature(hashes.tolist())
+
+
+def _raw_shingle_hashes(text: str) -> np.ndarray:
+    """Every window's hash, repeats kept, the way the first version computed them."""
+    points = [ord(c) for c in text]
+    k = min(stories.SHINGLE, len(points))
+    out = []
+    for i in range(len(points) - k + 1):
+        h = 0
+        for c in points[i : i + k]:
+            h = (h * 1_000_003 + c) % 2**64
+        h ^= h >> 33
+        h = (h * 0xFF51AFD7ED558CCD) % 2**64
+        h ^= h >> 29
+        out.append(h & 0xFFFFFFFF)
+    return np.array(out, dtype=np.uint32)
+
+
+def test_prints_made_by_the_datasketch_version_are_unchanged() -> None:
+    """The stored bytes of two prints made by the datasketch version (their SHA-256,
+    taken before the change): articles stored then are compared with ones printed
+    now, so a print must not change without a new print version and a migration."""
+    made_then = {
+        (ORIGINAL_TITLE, tuple(ORIGINAL)):
+            "f54d179ffa41aa4a0e8631758a22c5ab3a5e0eede76e8e58f4530a614f0a8872",
+        (DECOY_TITLE, tuple(DECOY)):
+            "afbc81a30bb3cb8dd7b73bbb9892ab838e0bc5080405b6946198faf44da4a032",
+    }
+    for (title, body), digest in made_then.items():
+        data = story_print(title, html(list(body))).to_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest
