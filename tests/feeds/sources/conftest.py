@@ -6,17 +6,23 @@ so tests assert on what the crawler actually asked for.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from feeds.models import CrawlPolicy
+from feeds.models import CrawlPolicy, Source
+from feeds.regions import Gazetteer
+from feeds.sources.fetch import Fetcher
+from feeds.sources.poll import IngestReport, ingest_source
+from feeds.storage import Storage
 
 
 @dataclass
@@ -146,11 +152,28 @@ class TestServer:
 
 @pytest.fixture
 def server() -> Iterator[TestServer]:
-    srv = TestServer()
-    try:
+    """The portal or site under test."""
+    with closing(TestServer()) as srv:
         yield srv
-    finally:
-        srv.close()
+
+
+@pytest.fixture
+def other() -> Iterator[TestServer]:
+    """Another host: a second server on another port, which a source must not ask
+    unless its ``allowed_hosts`` name it (issue 11)."""
+    with closing(TestServer()) as srv:
+        yield srv
+
+
+def poll(source: Source, store: Storage, gazetteer: Gazetteer, policy: CrawlPolicy,
+         now: datetime) -> IngestReport:
+    """Poll ``source`` once over real HTTP with a fetcher of its own, as a worker does."""
+
+    async def main() -> IngestReport:
+        async with Fetcher(policy) as fetcher:
+            return await ingest_source(source, store, gazetteer, fetcher, now)
+
+    return asyncio.run(main())
 
 
 def _fast_policy(**changes: Any) -> CrawlPolicy:

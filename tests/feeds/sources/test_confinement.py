@@ -7,7 +7,7 @@ other server's request log shows whether the crawler ever went there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,29 +16,10 @@ import pytest
 from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sources.fetch import Fetcher, OffHost
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
-from tests.feeds.sources.conftest import TestServer, detail_path
+from tests.feeds.sources.conftest import TestServer, detail_path, poll
 
 Policy = Callable[..., CrawlPolicy]
-
-
-@pytest.fixture
-def other() -> Iterator[TestServer]:
-    srv = TestServer()
-    try:
-        yield srv
-    finally:
-        srv.close()
-
-
-def _poll(source: PortalSource, store: Storage, gazetteer: Gazetteer,
-          policy: CrawlPolicy, now: datetime) -> IngestReport:
-    async def main() -> IngestReport:
-        async with Fetcher(policy) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    return asyncio.run(main())
 
 
 def _stage(server: TestServer, other: TestServer) -> None:
@@ -72,7 +53,7 @@ def test_links_and_redirects_to_another_host_are_never_followed(
     now: datetime, fast_policy: Policy,
 ) -> None:
     _stage(server, other)
-    report = _poll(_source(server), store, gazetteer, fast_policy(), now)
+    report = poll(_source(server), store, gazetteer, fast_policy(), now)
 
     assert other.log == []  # not one request, not even robots.txt
     assert report.new == 1 and store.get(server.url(detail_path(1))) is not None
@@ -91,8 +72,8 @@ def test_allowed_hosts_lets_the_other_host_through(
 ) -> None:
     _stage(server, other)
     other_host = other.base_url.removeprefix("http://")
-    report = _poll(_source(server, allowed_hosts=(other_host,)), store, gazetteer,
-                   fast_policy(), now)
+    report = poll(_source(server, allowed_hosts=(other_host,)), store, gazetteer,
+                  fast_policy(), now)
     assert (report.result, report.failed) == ("ok", 0), report.errors
     assert {p for p in other.paths()} >= {detail_path(2), detail_path(3), "/list/2",
                                           detail_path(4), "/robots.txt"}

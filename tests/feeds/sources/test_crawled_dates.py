@@ -3,7 +3,6 @@ not stored; the poll's other pages are (issue 10: year 9999 stayed first for goo
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -12,9 +11,8 @@ import pytest
 
 from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
+from tests.feeds.sources.conftest import poll
 
 
 def test_pages_dated_9999_or_1989_are_reported_and_the_others_stored(
@@ -32,12 +30,7 @@ def test_pages_dated_9999_or_1989_are_reported_and_the_others_stored(
         )
     source = PortalSource(name="mini", base_url=server.base_url, list_urls=("/list/1",),
                           detail_pattern=server.DETAIL_PATTERN)
-
-    async def main() -> IngestReport:
-        async with Fetcher(fast_policy()) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    report = asyncio.run(main())
+    report = poll(source, store, gazetteer, fast_policy(), now)
     assert report.new == 3
     said = caplog.text + "\n".join(report.errors)
     for n, why in ((3, "more than a day after now"), (4, "before 1990-01-01")):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,9 +9,8 @@ from typing import Any
 from feeds.models import CHINA_TZ, CrawlPolicy, FeedSource
 from feeds.regions import Gazetteer
 from feeds.sources.feed import parse_feed
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
+from tests.feeds.sources.conftest import poll
 
 Policy = Callable[..., CrawlPolicy]
 
@@ -41,15 +39,6 @@ def feed_source(server: Any, **changes: Any) -> FeedSource:
                               "region": "嘉兴", "zone": "嘉兴港区"}
     values.update(changes)
     return FeedSource(**values)
-
-
-def poll(source: FeedSource, store: Storage, gazetteer: Gazetteer,
-         policy: CrawlPolicy, now: datetime) -> IngestReport:
-    async def main() -> IngestReport:
-        async with Fetcher(policy) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    return asyncio.run(main())
 
 
 def test_feed_items_are_stored_with_the_configured_region(

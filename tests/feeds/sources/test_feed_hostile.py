@@ -7,7 +7,6 @@ in a real store (SQLite and PostgreSQL).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +21,8 @@ from feeds.intake import Ingestor
 from feeds.models import CrawlPolicy, FeedSource
 from feeds.regions import Gazetteer
 from feeds.sources.feed import parse_feed
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
+from tests.feeds.sources.conftest import poll
 
 Policy = Callable[..., CrawlPolicy]
 GOOD_DATE = "Tue, 05 Mar 2024 09:30:00 +0800"
@@ -60,12 +58,7 @@ def test_a_hostile_feed_over_http_keeps_its_good_items(
     )
     source = FeedSource(name="upstream", url=server.url("/feed.xml"), region="嘉兴",
                         zone="嘉兴港区")
-
-    async def main() -> IngestReport:
-        async with Fetcher(fast_policy()) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    report = asyncio.run(main())
+    report = poll(source, store, gazetteer, fast_policy(), now)
     assert (report.new, report.failed) == (3, 2)
     assert any(e.startswith("https://example.org/news/3.html: 'published' 9999-12-31")
                for e in report.errors)

@@ -7,31 +7,20 @@ article is stored, each bad page is reported with its URL, the next poll works.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
+from tests.feeds.sources.conftest import poll
 
 Policy = Callable[..., CrawlPolicy]
 
 DEEP = 101
 FUTURE = 102
 NOISE = 103
-
-
-def _poll(source: PortalSource, store: Storage, gazetteer: Gazetteer,
-          policy: CrawlPolicy, now: datetime) -> IngestReport:
-    async def main() -> IngestReport:
-        async with Fetcher(policy) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    return asyncio.run(main())
 
 
 def _hostile_portal(server: Any) -> list[int]:
@@ -61,7 +50,7 @@ def test_bad_pages_are_reported_and_the_good_ones_stored(
     good = _hostile_portal(server)
     source = PortalSource(name="hostile", base_url=server.base_url, list_urls=("/list/1",),
                           detail_pattern=server.DETAIL_PATTERN)
-    report = _poll(source, store, gazetteer, fast_policy(), now)
+    report = poll(source, store, gazetteer, fast_policy(), now)
 
     assert report.result == "partial"
     stored = {a.url for a in store.iter_articles()}
@@ -87,7 +76,7 @@ def test_bad_pages_are_reported_and_the_good_ones_stored(
         body=server.list_html([5, *good], None).encode()
     )
     server.routes[server.detail_path(5)] = server.Reply(body=server.article_html(5).encode())
-    again = _poll(source, store, gazetteer, fast_policy(), now + timedelta(minutes=10))
+    again = poll(source, store, gazetteer, fast_policy(), now + timedelta(minutes=10))
     assert (again.result, again.new, again.failed) == ("ok", 1, 0)
     assert server.detail_paths() == [server.detail_path(5)]
 
@@ -100,7 +89,7 @@ def test_a_page_nested_5000_levels_deep_is_still_read(
     server.routes["/list/1"] = server.Reply(body=server.list_html([DEEP], None).encode())
     source = PortalSource(name="deep", base_url=server.base_url, list_urls=("/list/1",),
                           detail_pattern=server.DETAIL_PATTERN)
-    report = _poll(source, store, gazetteer, fast_policy(), now)
+    report = poll(source, store, gazetteer, fast_policy(), now)
     assert (report.result, report.new) == ("ok", 1), report.errors
     article = store.get(server.url(server.detail_path(DEEP)))
     assert article is not None and article.title == f"第{DEEP}号智能装备项目在嘉兴港区开工"

@@ -6,16 +6,14 @@ crawler fetched, which is what "incremental" and "polite" are about.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
+from tests.feeds.sources.conftest import poll
 
 Policy = Callable[..., CrawlPolicy]
 
@@ -29,17 +27,6 @@ def portal(server: Any, **changes: Any) -> PortalSource:
     }
     values.update(changes)
     return PortalSource(**values)
-
-
-def poll(
-    source: PortalSource, store: Storage, gazetteer: Gazetteer, policy: CrawlPolicy,
-    now: datetime,
-) -> IngestReport:
-    async def main() -> IngestReport:
-        async with Fetcher(policy) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    return asyncio.run(main())
 
 
 def detail_url(server: Any, n: int) -> str:

@@ -6,36 +6,29 @@ the first matching rule, not the longest.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
+from feeds.sources.poll import IngestReport
 from feeds.storage import Storage
-from tests.feeds.sources.conftest import TestServer, detail_path
+from tests.feeds.sources.conftest import TestServer, detail_path, poll
 
 Policy = Callable[..., CrawlPolicy]
 
 
 def _poll(server: TestServer, robots: str, store: Storage, gazetteer: Gazetteer,
           policy: CrawlPolicy, now: datetime, **changes: Any) -> IngestReport:
+    """Serve ``robots`` as robots.txt, then poll the server's portal once."""
     server.routes["/robots.txt"] = server.Reply(
         body=robots.encode(), headers={"Content-Type": "text/plain"}
     )
     values: dict[str, Any] = {"name": "robots", "base_url": server.base_url,
                               "list_urls": ("/list/1",),
                               "detail_pattern": server.DETAIL_PATTERN}
-    source = PortalSource(**{**values, **changes})
-
-    async def main() -> IngestReport:
-        async with Fetcher(policy) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    return asyncio.run(main())
+    return poll(PortalSource(**{**values, **changes}), store, gazetteer, policy, now)
 
 
 def test_wildcard_disallow_blocks_every_detail_page(

@@ -7,7 +7,6 @@ what the crawler asked for.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,9 +16,8 @@ import pytest
 from feeds.models import CrawlPolicy, PortalSource
 from feeds.regions import Gazetteer
 from feeds.sample import DETAIL_PATTERN, LIST_PATH, SamplePortal, serve_portal
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
+from tests.feeds.sources.conftest import poll
 
 Policy = Callable[..., CrawlPolicy]
 DETAILS = "/index.php/home/news/detail/"
@@ -44,20 +42,11 @@ def source(portal: SamplePortal, **changes: Any) -> PortalSource:
     return PortalSource(**values)
 
 
-def poll(portal: SamplePortal, store: Storage, gazetteer: Gazetteer,
-         policy: CrawlPolicy, now: datetime) -> IngestReport:
-    async def main() -> IngestReport:
-        async with Fetcher(policy) as fetcher:
-            return await ingest_source(source(portal), store, gazetteer, fetcher, now)
-
-    return asyncio.run(main())
-
-
 def test_crawl_stores_exactly_the_sample_truth(
     sample: SamplePortal, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
-    report = poll(sample, store, gazetteer, fast_policy(), now)
+    report = poll(source(sample), store, gazetteer, fast_policy(), now)
     assert (report.result, report.failed, report.new) == ("ok", 0, 45), report.errors
     truth = sample.records()
     assert store.count() == len(truth)
@@ -77,9 +66,9 @@ def test_second_poll_is_conditional_and_fetches_no_known_page(
     sample: SamplePortal, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
-    poll(sample, store, gazetteer, fast_policy(), now)
+    poll(source(sample), store, gazetteer, fast_policy(), now)
     sample.clear_requests()
-    report = poll(sample, store, gazetteer, fast_policy(), now + timedelta(minutes=10))
+    report = poll(source(sample), store, gazetteer, fast_policy(), now + timedelta(minutes=10))
     assert (report.result, report.new, report.pages_fetched) == ("unchanged", 0, 0)
     assert sample.requested(DETAILS) == []
     lists = [r for r in sample.requests if r.path.startswith("/index.php/home/news/index/")]
@@ -90,10 +79,10 @@ def test_new_articles_are_the_only_pages_fetched_and_are_not_backfill(
     sample: SamplePortal, store: Storage, gazetteer: Gazetteer, now: datetime,
     fast_policy: Policy,
 ) -> None:
-    poll(sample, store, gazetteer, fast_policy(), now)
+    poll(source(sample), store, gazetteer, fast_policy(), now)
     added = sample.add_articles(4)
     sample.clear_requests()
-    report = poll(sample, store, gazetteer, fast_policy(), now + timedelta(minutes=10))
+    report = poll(source(sample), store, gazetteer, fast_policy(), now + timedelta(minutes=10))
     assert (report.new, report.failed, report.backfill) == (4, 0, False)
     assert sorted(sample.requested(DETAILS)) == sorted(p.path for p in added)
     for page in added:
@@ -112,7 +101,7 @@ def test_404_500_once_and_slow_pages_in_one_poll(
     sample.fail(flaky.path, status=500, times=1)
     sample.slow(slow.path, 2.0)
     policy = fast_policy(timeout=timedelta(milliseconds=400), retries=1)
-    report = poll(sample, store, gazetteer, policy, now)
+    report = poll(source(sample), store, gazetteer, policy, now)
     assert (report.result, report.new, report.failed) == ("partial", 43, 2)
     reasons = {e.split(": ", 1)[0]: e.split(": ", 1)[1] for e in report.errors}
     assert "404" in reasons[sample.url(missing.path)]

@@ -8,7 +8,6 @@ serves; its request log shows what the crawler asked for.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,9 +25,8 @@ from feeds.sample import (
     serve_portal,
     serve_site,
 )
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
+from tests.feeds.sources.conftest import poll
 
 Policy = Callable[..., CrawlPolicy]
 FIELDS = ("url", "title", "published", "source", "zone", "region", "content")
@@ -59,15 +57,6 @@ def site_source(site: SampleSite, **changes: Any) -> SiteSource:
     }
     values.update(changes)
     return SiteSource(**values)
-
-
-def poll(source: SiteSource, store: Storage, gazetteer: Gazetteer, policy: CrawlPolicy,
-         now: datetime) -> IngestReport:
-    async def main() -> IngestReport:
-        async with Fetcher(policy) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    return asyncio.run(main())
 
 
 def test_site_crawl_stores_every_article_in_the_sources_zone(

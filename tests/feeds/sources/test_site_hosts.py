@@ -7,31 +7,17 @@ their request logs show where the crawler went.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import pytest
-
 from feeds.models import CHINA_TZ, CrawlPolicy, SiteSource
 from feeds.regions import Gazetteer
-from feeds.sources.fetch import Fetcher
-from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
 from tests.data.sites.layouts import SitePage, h1_info
-from tests.feeds.sources.conftest import TestServer, detail_path
+from tests.feeds.sources.conftest import TestServer, detail_path, poll
 
 Policy = Callable[..., CrawlPolicy]
-
-
-@pytest.fixture
-def other() -> Iterator[TestServer]:
-    srv = TestServer()
-    try:
-        yield srv
-    finally:
-        srv.close()
 
 
 def page(n: int) -> bytes:
@@ -50,15 +36,6 @@ def source(server: TestServer, **changes: Any) -> SiteSource:
         "detail_pattern": server.DETAIL_PATTERN, "zone": "嘉兴市/青岚湾经济开发区",
     }
     return SiteSource(**{**values, **changes})
-
-
-def poll(source: SiteSource, store: Storage, gazetteer: Gazetteer, policy: CrawlPolicy,
-         now: datetime) -> IngestReport:
-    async def main() -> IngestReport:
-        async with Fetcher(policy) as fetcher:
-            return await ingest_source(source, store, gazetteer, fetcher, now)
-
-    return asyncio.run(main())
 
 
 def _stage(server: TestServer, other: TestServer) -> None:
