@@ -246,18 +246,8 @@ def test_next_page_pointing_back_to_the_page_itself_means_the_last_page() -> Non
 # -- the `zonewire extract` command ------------------------------------------------
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "zonewire.yaml").write_text(
-        f"database: sqlite:///{tmp_path / 'zonewire.db'}\n", encoding="utf-8"
-    )
-    return tmp_path
-
-
 def test_extract_command_prints_one_jsonl_record_for_a_file(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+    cli_workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from notifier.cli import main
 
@@ -270,7 +260,7 @@ def test_extract_command_prints_one_jsonl_record_for_a_file(
 
 
 def test_extract_command_fetches_a_url(
-    workdir: Path, served: PortalServer, capsys: pytest.CaptureFixture[str]
+    cli_workdir: Path, served: PortalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from notifier.cli import main
 
@@ -281,7 +271,7 @@ def test_extract_command_fetches_a_url(
 
 
 def test_extract_command_reports_a_non_article_with_exit_1(
-    workdir: Path, served: PortalServer, capsys: pytest.CaptureFixture[str]
+    cli_workdir: Path, served: PortalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from notifier.cli import main
 

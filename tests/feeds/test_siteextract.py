@@ -360,23 +360,13 @@ def test_huge_and_deep_pages_stay_linear() -> None:
 # -- `zonewire extract --site` -------------------------------------------------------
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "zonewire.yaml").write_text(
-        f"database: sqlite:///{tmp_path / 'zonewire.db'}\n", encoding="utf-8"
-    )
-    return tmp_path
-
-
 def test_extract_site_prints_one_jsonl_record(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+    cli_workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from notifier.cli import main
 
     rendered = LAYOUTS["trs"](PAGE)
-    path = workdir / "page.html"
+    path = cli_workdir / "page.html"
     path.write_bytes(rendered.body)
     assert main(["extract", str(path), "--site", "--url", rendered.url]) == 0
     out, err = capsys.readouterr()
@@ -392,12 +382,12 @@ def test_extract_site_prints_one_jsonl_record(
 
 
 def test_extract_without_site_reads_a_site_page_the_portal_reading_refuses(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+    cli_workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from notifier.cli import main
 
     rendered = LAYOUTS["gb2312"](PAGE)
-    path = workdir / "page.htm"
+    path = cli_workdir / "page.htm"
     path.write_bytes(rendered.body)
     assert main(["extract", str(path)]) == 0
     record = json.loads(capsys.readouterr().out)
@@ -405,11 +395,11 @@ def test_extract_without_site_reads_a_site_page_the_portal_reading_refuses(
 
 
 def test_extract_site_uses_the_source_name_and_reports_non_articles(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+    cli_workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from notifier.cli import main
 
-    path = workdir / "bare.html"
+    path = cli_workdir / "bare.html"
     path.write_bytes(_page("发布日期：2026-11-20", "<title>测试标题</title>"))
     assert main(["extract", str(path), "--site", "--source-name", "qinglan"]) == 0
     assert json.loads(capsys.readouterr().out)["source"] == "qinglan"
