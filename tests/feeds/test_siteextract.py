@@ -9,11 +9,9 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from hypothesis import strategies as st
 from feeds.models import CHINA_TZ, ArticleRecord
 from feeds.siteextract import extract_site_page
 from tests.data.sites.layouts import LAYOUTS, SITE, Rendered, SitePage
+from tests.support.servers import LocalServer, QuietHandler, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -250,7 +249,7 @@ def test_pages_the_labels_read_never_load_trafilatura() -> None:
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
-class _Counter(BaseHTTPRequestHandler):
+class _Counter(QuietHandler):
     hits = 0
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -262,20 +261,11 @@ class _Counter(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def counting_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/page.html"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(LocalServer(_Counter, path="/page.html")) as server:
+        yield server.url
 
 
 def test_a_page_that_is_only_a_url_is_never_fetched(counting_server: str) -> None:

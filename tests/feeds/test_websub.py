@@ -3,10 +3,8 @@ hears exactly the feeds a build changed; a dead hub never fails a build."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -18,31 +16,24 @@ from feeds.regions import Gazetteer
 from feeds.storage import Storage
 from feeds.websub import ping_hubs
 from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record
-from tests.support.servers import free_port
+from tests.support.servers import LocalServer, QuietHandler, free_port, serving
 
 
-class Hub(ThreadingHTTPServer):
+class Hub(LocalServer):
     """A hub stand-in: records each publish request's form; may fail first."""
 
     def __init__(self, fail_first: int = 0) -> None:
-        super().__init__(("127.0.0.1", 0), _HubHandler)
+        super().__init__(_HubHandler, path="/hub")
         self.requests: list[dict[str, list[str]]] = []
         self.fail_first = fail_first
         self.calls = 0
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hub"
 
-
-class _HubHandler(BaseHTTPRequestHandler):
+class _HubHandler(QuietHandler):
     server: Hub
 
-    def log_message(self, *args: object) -> None:
-        pass
-
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        body = self.read_body().decode()
         self.server.calls += 1
         if self.server.calls <= self.server.fail_first:
             self.send_response(503)
@@ -56,14 +47,8 @@ class _HubHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hub() -> Iterator[Hub]:
-    server = Hub(fail_first=1)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Hub(fail_first=1)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_hub_hears_exactly_the_changed_feeds(

@@ -5,10 +5,9 @@ the other. Real aiosmtpd and a real signed-webhook receiver."""
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,8 +24,11 @@ from notifier.models import Schedule, ScheduleKind, Subscriber, Subscriptions, W
 from notifier.tokens import Signer
 from tests.support.servers import (
     WEBHOOK_SECRET,
+    LocalServer,
+    QuietHandler,
     SmtpSink,
     free_port,
+    serving,
     smtp_sink,
     webhook_receiver,
 )
@@ -154,14 +156,11 @@ def test_a_broken_mail_server_does_not_hold_back_the_webhook(
     deps.store.close()
 
 
-class Gone(BaseHTTPRequestHandler):
+class Gone(QuietHandler):
     """A webhook receiver that has been shut down for good."""
 
-    def log_message(self, *args: object) -> None:
-        pass
-
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["content-length"]))
+        self.read_body()
         self.send_response(410)
         self.send_header("content-length", "0")
         self.end_headers()
@@ -171,10 +170,8 @@ def test_a_gone_webhook_is_disabled_and_the_email_keeps_coming(
     database_url: str, sink: SmtpSink
 ) -> None:
     deps = deps_for(database_url, sink.port)
-    gone = ThreadingHTTPServer(("127.0.0.1", 0), Gone)
-    threading.Thread(target=gone.serve_forever, daemon=True).start()
-    try:
-        subs = both(f"http://127.0.0.1:{gone.server_address[1]}/hook")
+    with closing(deps.store), serving(LocalServer(Gone, path="/hook")) as gone:
+        subs = both(gone.url)
         send_due(deps, subs, NOW - timedelta(hours=2))
         add_news(deps, 4)
         first = send_due(deps, subs, NOW)
@@ -185,7 +182,3 @@ def test_a_gone_webhook_is_disabled_and_the_email_keeps_coming(
         assert (second.planned, second.sent) == (1, 1)  # the email only
         assert len(sink.to("desk@example.com")) == 2
         assert by_channel(deps) == {"email": [SENT, SENT], "webhook": [FAILED]}
-    finally:
-        gone.shutdown()
-        gone.server_close()
-        deps.store.close()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from hypothesis import strategies as st
 from notifier.cli import main
 from notifier.field_checks import check_webhook_url
 from notifier.redact import MASK, redact_text, redact_url, scrub, secrets_of
+from tests.support.servers import LocalServer, QuietHandler, serving
 
 SLACK_TOKEN = "Zq7xK2mWp9Lr4Tv8Yb3Nc6Hd"
 
@@ -86,24 +85,21 @@ def test_no_query_secret_survives(token: str, key: str) -> None:
 
 # -- end to end: a failing delivery to a real local server ---------------------------------
 
-class FailingHook(ThreadingHTTPServer):
+class FailingHook(LocalServer):
     """A receiver that answers every POST with 500 and echoes its own path."""
 
     daemon_threads = True
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Fail)
+        super().__init__(_Fail)
         self.posts = 0
 
 
-class _Fail(BaseHTTPRequestHandler):
+class _Fail(QuietHandler):
     server: FailingHook
 
-    def log_message(self, *args: object) -> None:
-        pass
-
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["content-length"]))
+        self.read_body()
         self.server.posts += 1
         body = f"no such hook {self.path}".encode()
         self.send_response(500)
@@ -114,14 +110,8 @@ class _Fail(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def failing_hook() -> Iterator[FailingHook]:
-    server = FailingHook()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(FailingHook()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_slack_token_never_appears_in_logs_ledger_or_status(

@@ -12,7 +12,6 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from notifier.deliver import DeliveryDeps, send_due
 from notifier.ledger import FAILED, RETRYING, SENT, Ledger
 from notifier.models import Schedule, ScheduleKind, Subscriber, Subscriptions, WebhookTarget
 from notifier.tokens import Signer
+from tests.support.servers import LocalServer, QuietHandler, serving
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=CHINA_TZ)
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -34,33 +34,26 @@ DING_SECRET = "SEC-ding-secret"
 FEISHU_SECRET = "feishu-secret"
 
 
-class Receiver(ThreadingHTTPServer):
+class Receiver(LocalServer):
     daemon_threads = True
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(Handler)
         self.script: dict[str, list[tuple[int, dict[str, str], float]]] = {}
         self.received: list[tuple[str, dict[str, str], bytes]] = []
         self.lock = threading.Lock()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     def got(self, path: str) -> list[tuple[dict[str, str], bytes]]:
         return [(h, b) for p, h, b in self.received if p == path]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     server: Receiver
 
-    def log_message(self, *args: object) -> None:
-        pass
-
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
+        body = self.read_body()
         path = urllib.parse.urlsplit(self.path).path
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        headers = self.lower_headers()
         with self.server.lock:
             steps = self.server.script.get(path) or []
             status, extra, delay = steps.pop(0) if steps else (200, {}, 0.0)
@@ -94,14 +87,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Receiver()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def hook(sid: str, url: str, fmt: str = "json", secret: str | None = SECRET) -> Subscriber:
@@ -132,7 +119,7 @@ def add_article(deps: DeliveryDeps, n: int, title: str) -> None:
 
 def test_webhook_failures_and_signatures(tmp_path: Path, receiver: Receiver) -> None:
     deps = make_deps(tmp_path)
-    base = receiver.base
+    base = receiver.base_url
     subs = Subscriptions((
         hook("ok", f"{base}/json/ok"), hook("flaky", f"{base}/json/flaky"),
         hook("busy", f"{base}/json/busy"), hook("gone", f"{base}/json/gone"),

@@ -1,4 +1,6 @@
-"""Real peers for end-to-end tests: an aiosmtpd sink and a signed-webhook receiver."""
+"""Real peers for end-to-end tests: an aiosmtpd sink, a signed-webhook receiver, and the
+pieces any test's own HTTP server on 127.0.0.1 is made of (:class:`LocalServer`,
+:class:`QuietHandler`, :func:`serving`)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -63,33 +65,73 @@ def smtp_sink() -> Iterator[SmtpSink]:
         controller.stop()
 
 
-class WebhookReceiver(ThreadingHTTPServer):
+class LocalServer(ThreadingHTTPServer):
+    """An HTTP server on 127.0.0.1, at ``port`` or (0) at a free one; ``url`` is
+    ``path`` on it, the address the code under test is given."""
+
+    def __init__(
+        self, handler: type[BaseHTTPRequestHandler], port: int = 0, path: str = "/"
+    ) -> None:
+        super().__init__(("127.0.0.1", port), handler)
+        self.url_path = path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        return self.base_url + self.url_path
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that keeps the test output clean (no access log lines)."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers["content-length"]))
+
+    def lower_headers(self) -> dict[str, str]:
+        return {k.lower(): v for k, v in self.headers.items()}
+
+
+Server = TypeVar("Server", bound=ThreadingHTTPServer)
+
+
+@contextmanager
+def serving(server: Server) -> Iterator[Server]:
+    """Serve ``server`` from a daemon thread while the block runs; shut it down after."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class WebhookReceiver(LocalServer):
     """Accepts JSON webhooks only when their Standard Webhooks signature verifies."""
 
     daemon_threads = True
 
     def __init__(self, secret: str = WEBHOOK_SECRET, port: int = 0) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(_Handler, port, path="/hook")
         self.secret = secret
         self.payloads: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
         self.rejected = 0
         self.lock = threading.Lock()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: WebhookReceiver
 
-    def log_message(self, *args: object) -> None:
-        pass
-
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = self.read_body()
+        headers = self.lower_headers()
         try:
             Webhook(self.server.secret).verify(body, headers)
         except Exception:
@@ -106,16 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-@contextmanager
-def webhook_receiver(port: int = 0) -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver(port=port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def webhook_receiver(port: int = 0) -> AbstractContextManager[WebhookReceiver]:
+    """A :class:`WebhookReceiver`, served while the ``with`` block runs."""
+    return serving(WebhookReceiver(port=port))
 
 
 def wait_for_http(url: str, timeout: float = 30.0) -> httpx.Response:
