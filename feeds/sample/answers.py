@@ -8,6 +8,7 @@ be tested against them.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,32 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+class RequestLog:
+    """The log of requests both sample servers keep for tests: ``requests`` in the
+    order answered, guarded by ``_lock`` (the HTTP handler's threads write it). A
+    mixin: the dataclass that uses it declares both fields."""
+
+    requests: list[Request]
+    _lock: threading.Lock
+
+    def logged(
+        self, method: str, path: str, headers: dict[str, str], response: Response
+    ) -> Response:
+        """``response``, once it is in the log."""
+        with self._lock:
+            self.requests.append(Request(method, path, response.status, dict(headers)))
+        return response
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def requested(self, prefix: str = "/") -> list[str]:
+        """Paths requested so far that start with ``prefix``."""
+        with self._lock:
+            return [r.path for r in self.requests if r.path.startswith(prefix)]
 
 
 def ok(body: bytes, content_type: str, modified: datetime) -> Response:

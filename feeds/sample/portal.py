@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from feeds.models import ArticleRecord
-from feeds.sample.answers import Request, Response, conditional, not_found, ok
+from feeds.sample.answers import Request, RequestLog, Response, conditional, not_found, ok
 from feeds.sample.content import START, STEP, SampleText, make_text
 from feeds.sample.pages import (
     ABOUT_PATH,
@@ -114,7 +114,7 @@ class _Failure:
 
 
 @dataclass
-class SamplePortal:
+class SamplePortal(RequestLog):
     """Generated articles (oldest first in ``_pages``) plus the hooks tests set."""
 
     seed: int = 1
@@ -236,15 +236,6 @@ class SamplePortal:
             self._slow.clear()
             self.latency = 0.0
 
-    def clear_requests(self) -> None:
-        with self._lock:
-            self.requests.clear()
-
-    def requested(self, prefix: str = "/") -> list[str]:
-        """Paths requested so far that start with ``prefix``."""
-        with self._lock:
-            return [r.path for r in self.requests if r.path.startswith(prefix)]
-
     # -- answering ----------------------------------------------------------------
 
     def respond(self, method: str, target: str, headers: dict[str, str]) -> Response:
@@ -265,9 +256,7 @@ class SamplePortal:
             response = Response(failure.status, {"Content-Type": "text/plain"}, body)
         else:
             response = conditional(self._render(path), headers)
-        with self._lock:
-            self.requests.append(Request(method, path, response.status, dict(headers)))
-        return response
+        return self.logged(method, path, headers, response)
 
     def _render(self, path: str) -> Response:
         with self._lock:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from feeds.models import ArticleRecord
-from feeds.sample.answers import Request, Response, conditional, not_found, ok
+from feeds.sample.answers import Request, RequestLog, Response, conditional, not_found, ok
 from feeds.sample.content import START, SampleText, make_text
 from feeds.sample.pages import Link
 from feeds.sample.sitepages import (
@@ -118,7 +118,7 @@ class SiteArticle:
 
 
 @dataclass
-class SampleSite:
+class SampleSite(RequestLog):
     """A zone's website; its articles are added by the portal it is attached to."""
 
     seed: int = 1
@@ -184,14 +184,6 @@ class SampleSite:
                 return article
         raise KeyError(url)
 
-    def clear_requests(self) -> None:
-        with self._lock:
-            self.requests.clear()
-
-    def requested(self, prefix: str = "/") -> list[str]:
-        with self._lock:
-            return [r.path for r in self.requests if r.path.startswith(prefix)]
-
     # -- answering ----------------------------------------------------------------
 
     def respond(self, method: str, target: str, headers: dict[str, str]) -> Response:
@@ -205,10 +197,7 @@ class SampleSite:
         if cached is None and response.status == 200:
             with self._lock:
                 self._cache[path] = response
-        response = conditional(response, headers)
-        with self._lock:
-            self.requests.append(Request(method, path, response.status, dict(headers)))
-        return response
+        return self.logged(method, path, headers, conditional(response, headers))
 
     def _build(self, path: str) -> Response:
         newest = self.pages()
