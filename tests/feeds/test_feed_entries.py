@@ -19,7 +19,7 @@ from feeds.storage import Storage
 from feeds.storage.engine import create_engine
 from feeds.storage.feed_entries import feed_entries, feed_state_entries
 from tests.feeds.test_atom import assert_valid
-from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record, snapshot
+from tests.feeds.test_publish import BASE, DESHENG, fill, record, snapshot
 from tests.support.rawdb import raw_connection
 
 
@@ -40,12 +40,6 @@ def lists(store: Storage) -> dict[str, list[int]]:
         ):
             found.setdefault(key, []).append(seq)
     return found
-
-
-def fill(store: Storage, gazetteer: Gazetteer, now: datetime) -> None:
-    ingestor = Ingestor(store, gazetteer)
-    ingestor.add([record(n) for n in range(1, 4)], now=now)
-    ingestor.add([record(n, JIAXING, "嘉兴") for n in range(4, 6)], now=now)
 
 
 def test_each_article_is_kept_once_and_its_bytes_are_in_every_feed_holding_it(

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import jsonschema
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -21,20 +20,12 @@ from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
 from feeds.storage import Storage
 from tests.feeds.test_atom import ATOM, DATA, NAMES, ZONE, article, assert_valid
-from tests.feeds.test_publish import BASE, DESHENG, JIAXING, snapshot
+from tests.feeds.test_publish import BASE, DESHENG, snapshot
 from tests.feeds.test_publish import record as rec
 from tests.feeds.test_web import Served
 
 SCHEMA = json.loads((DATA / "jsonfeed-1.1.schema.json").read_text("utf-8"))
 HUBS = ("http://127.0.0.1:9/hub", "https://pubsubhubbub.example.org/")
-
-
-@pytest.fixture
-def filled(store: Storage, gazetteer: Gazetteer, now: datetime) -> Storage:
-    ingestor = Ingestor(store, gazetteer)
-    ingestor.add([rec(n) for n in range(1, 4)], now=now)
-    ingestor.add([rec(n, JIAXING, "嘉兴") for n in range(4, 6)], now=now)
-    return store
 
 
 def assert_json_feed(data: bytes) -> dict:

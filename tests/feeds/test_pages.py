@@ -22,7 +22,7 @@ from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
 from feeds.storage import Storage
 from tests.feeds.test_atom import NAMES, article
-from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record, snapshot
+from tests.feeds.test_publish import BASE, DESHENG, fill, record, snapshot
 from tests.feeds.test_web import Served
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -61,9 +61,7 @@ def check_page(out: Path, key: str) -> lxml_html.HtmlElement:
 def test_every_region_gets_a_valid_page_linked_from_the_index(
     store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
-    ingestor = Ingestor(store, gazetteer)
-    ingestor.add([record(n) for n in range(1, 4)], now=now)
-    ingestor.add([record(n, JIAXING, "嘉兴") for n in range(4, 6)], now=now)
+    fill(store, gazetteer, now)
     out = tmp_path / "public"
     build_feeds(store, gazetteer, out, BASE, 50)
     zone = gazetteer.zone_named(DESHENG)
@@ -111,16 +109,16 @@ def test_every_region_gets_a_valid_page_linked_from_the_index(
 def test_region_pages_follow_only_the_feeds_that_changed(
     store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime
 ) -> None:
-    ingestor = Ingestor(store, gazetteer)
-    ingestor.add([record(n) for n in range(1, 4)], now=now)
-    ingestor.add([record(n, JIAXING, "嘉兴") for n in range(4, 6)], now=now)
+    fill(store, gazetteer, now)
     out = tmp_path / "public"
     build_feeds(store, gazetteer, out, BASE, 50)
     before = snapshot(out)
     # A backdated article for a new zone: the district's newest entries do not change,
     # but its page must now list the new child and count one more article.
     old = datetime.fromisoformat("2020-01-01T09:00:00+08:00")
-    ingestor.add([record(9, "北京金融街", "西城区", published=old)], now=now + timedelta(hours=1))
+    Ingestor(store, gazetteer).add(
+        [record(9, "北京金融街", "西城区", published=old)], now=now + timedelta(hours=1)
+    )
     report = build_feeds(store, gazetteer, out, BASE, 50)
     newzone = gazetteer.zone_named("北京金融街")
     assert newzone is not None

@@ -15,7 +15,7 @@ from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
 from feeds.storage import Storage
 from feeds.websub import ping_hubs
-from tests.feeds.test_publish import BASE, DESHENG, JIAXING, record
+from tests.feeds.test_publish import BASE, DESHENG, fill, record
 from tests.support.servers import LocalServer, QuietHandler, free_port, serving
 
 
@@ -54,13 +54,13 @@ def hub() -> Iterator[Hub]:
 def test_hub_hears_exactly_the_changed_feeds(
     store: Storage, gazetteer: Gazetteer, tmp_path: Path, now: datetime, hub: Hub
 ) -> None:
-    ingestor = Ingestor(store, gazetteer)
-    ingestor.add([record(n) for n in range(1, 4)], now=now)
-    ingestor.add([record(n, JIAXING, "嘉兴") for n in range(4, 6)], now=now)
+    fill(store, gazetteer, now)
     out = tmp_path / "public"
     build_feeds(store, gazetteer, out, BASE, 50, hubs=[hub.url])
     # A new article in a district (no zone) changes three feeds: 西城区, 北京市, all.
-    ingestor.add([record(9, zone="", region="西城区")], now=now + timedelta(hours=1))
+    Ingestor(store, gazetteer).add(
+        [record(9, zone="", region="西城区")], now=now + timedelta(hours=1)
+    )
     report = build_feeds(store, gazetteer, out, BASE, 50, hubs=[hub.url])
     urls = [BASE + p for p in report.changed_feeds]
     results = ping_hubs([hub.url], urls, backoff=0.01)
