@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +13,7 @@ from feeds.extract import extract_links
 from feeds.models import PortalSource, Region, RegionLevel
 from feeds.regions import Gazetteer, looks_like_zone
 from feeds.sample import DETAIL_PATTERN, PLACES, PortalServer, SamplePortal, serve_portal
+from tests.feeds.conftest import sample_portal_command
 
 
 @pytest.fixture
@@ -146,29 +145,13 @@ def test_serves_concurrent_requests(served: PortalServer) -> None:
 def test_sample_portal_command_prints_its_url_and_a_working_sources_snippet(
     tmp_path: Path,
 ) -> None:
-    from notifier.config import load_settings
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "notifier", "sample-portal", "--port", "0", "--articles", "25",
-         "--no-site"],
-        cwd=tmp_path, stdout=subprocess.PIPE, text=True, encoding="utf-8",
-    )
-    try:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(12)]
+    with sample_portal_command(tmp_path, "--articles", "25", "--no-site") as (lines, sources):
         base_url = lines[0].split()[2].rstrip("/")
-        config = tmp_path / "zonewire.yaml"
-        config.write_text("".join(lines[lines.index("sources:\n") :]), encoding="utf-8")
-        (source,) = load_settings(config).source_specs()
+        (source,) = sources
         assert isinstance(source, PortalSource)
         with httpx.Client() as client:
             page = client.get(source.base_url + source.list_urls[0])
         links = extract_links(page.text, str(page.url), source.detail_pattern)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
     assert lines[0].startswith("sample portal: http://127.0.0.1:")
     assert "25 articles" in lines[0]
     assert source.base_url == base_url and source.next_page_text == "下一页"

@@ -4,8 +4,6 @@ a third of its stories come back later on the sample portal as reposts."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from feeds.sample import (
 )
 from feeds.sample.site import SHARE, is_shared
 from feeds.siteextract import extract_site_page
+from tests.feeds.conftest import sample_portal_command
 
 FIELDS = ("url", "title", "published", "source", "content")
 
@@ -132,30 +131,13 @@ def test_list_pages_chain_by_next_page_and_link_every_article_once() -> None:
 
 
 def test_sample_portal_command_prints_both_sources(tmp_path: Path) -> None:
-    from notifier.config import load_settings
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "notifier", "sample-portal", "--port", "0", "--site-port", "0",
-         "--articles", "30", "--fixed-dates"],
-        cwd=tmp_path, stdout=subprocess.PIPE, text=True, encoding="utf-8",
-    )
-    try:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        while not lines or not lines[-1].startswith("press Ctrl-C"):
-            lines.append(proc.stdout.readline())
-        config = tmp_path / "zonewire.yaml"
-        config.write_text("".join(lines[lines.index("sources:\n") : -1]), encoding="utf-8")
-        portal_source, site_source = load_settings(config).source_specs()
+    options = ("--site-port", "0", "--articles", "30", "--fixed-dates")
+    with sample_portal_command(tmp_path, *options) as (lines, sources):
+        portal_source, site_source = sources
         assert isinstance(portal_source, PortalSource) and isinstance(site_source, SiteSource)
         with httpx.Client() as client:
             page = client.get(site_source.base_url + site_source.list_urls[0])
         links = extract_links(page.text, str(page.url), site_source.detail_pattern)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
     assert lines[0].startswith("sample portal: http://127.0.0.1:") and "30 articles" in lines[0]
     assert lines[1].startswith(f"sample site: {site_source.base_url}/ (10 articles of ")
     assert site_source.base_url != portal_source.base_url
