@@ -19,15 +19,9 @@ from feeds.storage.protocols import ChannelStateStore
 
 
 @dataclass(frozen=True, slots=True)
-class Outage:
-    """A channel whose transport failed at its last try."""
-
-    channel: str
-    problem: str
-    since: datetime
-    failures: int
-    retry_at: datetime
-    settings_fingerprint: str
+class Outage(ChannelProblem):
+    """A channel whose transport failed at its last try: the stored row, with the
+    notifier's rule for when to try it again."""
 
     def waiting(self, now: datetime, fingerprint: str) -> bool:
         """Still in backoff: not yet time, and the settings are the ones that failed."""
