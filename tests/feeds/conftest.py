@@ -16,18 +16,14 @@ from feeds.models import Source
 from feeds.regions import Gazetteer
 from feeds.storage import Storage
 from tests.feeds.test_publish import fill
+from tests.support.workdir import enter_workdir
 
 
 @pytest.fixture
 def cli_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The current directory for a ``zonewire`` command: its config/zonewire.yaml
     names only a SQLite database inside it."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "zonewire.yaml").write_text(
-        f"database: sqlite:///{tmp_path / 'zonewire.db'}\n", encoding="utf-8"
-    )
-    return tmp_path
+    return enter_workdir(tmp_path, monkeypatch, f"database: sqlite:///{tmp_path / 'zonewire.db'}\n")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from feeds.models import CHINA_TZ, Region, RegionLevel
 from feeds.storage import Storage
 from notifier.cli import main
+from tests.support.workdir import enter_workdir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,12 +29,7 @@ subscribers:
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A directory laid out like an install: config/ under the working directory."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ZONEWIRE_CONFIG", raising=False)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "zonewire.yaml").write_text(
-        "database: sqlite:///var/zonewire.db\n", encoding="utf-8")
-    return tmp_path
+    return enter_workdir(tmp_path, monkeypatch, "database: sqlite:///var/zonewire.db\n")
 
 
 def test_valid_files_exit_0_with_a_summary(workdir: Path, capsys: pytest.CaptureFixture[str]):

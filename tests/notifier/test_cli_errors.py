@@ -14,6 +14,7 @@ import pytest
 
 from notifier.cli import main
 from notifier.errors import os_error_message
+from tests.support.workdir import enter_workdir
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -23,9 +24,7 @@ ARTICLE = ('{"url": "https://p.example.org/1.html", "title": "金融街论坛开
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ZONEWIRE_CONFIG", raising=False)
-    (tmp_path / "config").mkdir()
+    enter_workdir(tmp_path, monkeypatch)
     (tmp_path / "config" / "subscriptions.yaml").write_text("subscribers: []\n", "utf-8")
     (tmp_path / "a.jsonl").write_text(ARTICLE, encoding="utf-8")
     return tmp_path

@@ -8,16 +8,12 @@ from pathlib import Path
 import pytest
 
 from notifier.cli import main
+from tests.support.workdir import enter_workdir
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "zonewire.yaml").write_text(
-        f"database: {database_url}\n", encoding="utf-8"
-    )
-    return tmp_path
+    return enter_workdir(tmp_path, monkeypatch, f"database: {database_url}\n")
 
 
 def article(n: int, **extra: str) -> str:

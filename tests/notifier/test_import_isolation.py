@@ -23,18 +23,14 @@ from feeds.models import CHINA_TZ
 from feeds.storage import Storage
 from feeds.text import valid_text
 from notifier.cli import main
+from tests.support.workdir import enter_workdir
 
 REPORTED = re.compile(r"^news\.jsonl:(\d+): ", re.M)
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "zonewire.yaml").write_text(
-        f"database: {database_url}\n", encoding="utf-8"
-    )
-    return tmp_path
+    return enter_workdir(tmp_path, monkeypatch, f"database: {database_url}\n")
 
 
 @pytest.fixture

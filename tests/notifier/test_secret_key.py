@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from notifier.cli import main
 from notifier.tokens import MIN_KEY_BYTES, SecretKeyError, Signer, load_secret
+from tests.support.workdir import enter_workdir
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBS = "subscribers:\n  - id: alice\n    email: alice@example.com\n    regions: [西城区]\n"
@@ -23,11 +24,7 @@ SUBS = "subscribers:\n  - id: alice\n    email: alice@example.com\n    regions: 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ZONEWIRE_CONFIG", raising=False)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "zonewire.yaml").write_text(
-        "database: sqlite:///var/zonewire.db\n", encoding="utf-8")
+    enter_workdir(tmp_path, monkeypatch, "database: sqlite:///var/zonewire.db\n")
     (tmp_path / "config" / "subscriptions.yaml").write_text(SUBS, encoding="utf-8")
     return tmp_path
 

@@ -9,6 +9,7 @@ import pytest
 
 from feeds.sample import DETAIL_PATTERN, LIST_PATH, SamplePortal, serve_portal
 from notifier.cli import main
+from tests.support.workdir import enter_workdir
 
 
 @pytest.fixture
@@ -22,10 +23,7 @@ def sample() -> Iterator[SamplePortal]:
 def workdir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str, sample: SamplePortal
 ) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "zonewire.yaml").write_text(
-        f"""database: {database_url}
+    return enter_workdir(tmp_path, monkeypatch, f"""database: {database_url}
 crawl: {{per_host_delay: 0s, per_host_concurrency: 4, timeout: 2s, retries: 0, backoff: 0s}}
 sources:
   - name: sample
@@ -37,10 +35,7 @@ sources:
     type: feed
     url: {sample.base_url}/no-such-feed.xml
     region: 嘉兴
-""",
-        encoding="utf-8",
-    )
-    return tmp_path
+""")
 
 
 def test_ingest_one_source_prints_a_summary_then_status_shows_it(

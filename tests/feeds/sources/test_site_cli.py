@@ -12,6 +12,7 @@ from feeds.sample import REPOST_PREFIX, SamplePortal, serve_portal, serve_site
 from feeds.storage import Storage
 from notifier.cli import main
 from notifier.commands.sample_portal import sources_snippet
+from tests.support.workdir import enter_workdir
 
 SITE = """\
   - name: zone-site
@@ -24,10 +25,7 @@ SITE = """\
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ZONEWIRE_CONFIG", raising=False)
-    (tmp_path / "config").mkdir()
-    return tmp_path
+    return enter_workdir(tmp_path, monkeypatch)
 
 
 def check(workdir: Path, sources: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
