@@ -7,6 +7,8 @@ types included), so a table edited without a migration (or the reverse) fails he
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -32,41 +34,41 @@ def test_the_migrations_build_the_declared_schema(database_url: str) -> None:
     assert {"articles", "article_regions", "digests", "channel_state"} <= tables
 
 
-def test_a_table_missing_from_the_migrations_is_found(database_url: str) -> None:
-    """The comparison sees a drift: a declared table no migration creates."""
-    engine = create_engine(database_url)
-    extra = sa.MetaData(naming_convention=metadata.naming_convention)
+def declared_copy() -> sa.MetaData:
+    """A copy of the declared schema for a test to change."""
+    copy = sa.MetaData(naming_convention=metadata.naming_convention)
     for table in metadata.tables.values():
-        table.to_metadata(extra)
-    sa.Table("not_migrated", extra, sa.Column("id", sa.Integer, primary_key=True))
+        table.to_metadata(copy)
+    return copy
+
+
+def drift(database_url: str, declared: sa.MetaData) -> list[Any]:
+    """What autogenerate finds between the migrated database and ``declared``."""
+    engine = create_engine(database_url)
     try:
         migrate(engine)
         with engine.connect() as conn:
-            differences = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True}), extra
-            )
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(context, declared))
     finally:
         engine.dispose()
+
+
+def test_a_table_missing_from_the_migrations_is_found(database_url: str) -> None:
+    """The comparison sees a drift: a declared table no migration creates."""
+    extra = declared_copy()
+    sa.Table("not_migrated", extra, sa.Column("id", sa.Integer, primary_key=True))
+    differences = drift(database_url, extra)
     assert [d[0] for d in differences] == ["add_table"]
     assert differences[0][1].name == "not_migrated"
 
 
 @pytest.mark.parametrize("column", ["articles.title", "digests.status"])
 def test_a_changed_column_type_is_found(database_url: str, column: str) -> None:
-    engine = create_engine(database_url)
-    extra = sa.MetaData(naming_convention=metadata.naming_convention)
-    for table in metadata.tables.values():
-        table.to_metadata(extra)
+    extra = declared_copy()
     table_name, column_name = column.split(".")
     extra.tables[table_name].c[column_name].type = sa.Integer()
-    try:
-        migrate(engine)
-        with engine.connect() as conn:
-            differences = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True}), extra
-            )
-    finally:
-        engine.dispose()
+    differences = drift(database_url, extra)
     flat = [d for group in differences for d in (group if isinstance(group, list) else [group])]
     assert [d[0] for d in flat] == ["modify_type"]
     assert (flat[0][2], flat[0][3]) == (table_name, column_name)
