@@ -5,14 +5,12 @@ from __future__ import annotations
 import email
 import email.policy
 import random
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
@@ -23,6 +21,7 @@ from notifier.deliver import DeliveryDeps, send_due
 from notifier.ledger import FAILED, RETRYING, SENT, Ledger, status_lines
 from notifier.models import Schedule, ScheduleKind, Subscriber, Subscriptions
 from notifier.tokens import Signer
+from tests.support.servers import serving_smtp
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=CHINA_TZ)
 IMMEDIATE = Schedule(ScheduleKind.IMMEDIATE, "immediate")
@@ -58,22 +57,11 @@ class Sink:
         ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def sink() -> Iterator[tuple[Sink, int]]:
     handler = Sink()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with serving_smtp(handler) as port:
         yield handler, port
-    finally:
-        controller.stop()
 
 
 def record(n: int, title: str, region: str, zone: str | None = None,

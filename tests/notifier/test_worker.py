@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from feeds.intake import Ingestor
 from feeds.models import CHINA_TZ, ArticleRecord
@@ -31,7 +30,7 @@ from notifier.config import load_settings
 from notifier.lock import WorkerBusy, WorkerLock
 from notifier.reload import ConfigHolder
 from notifier.worker import Worker
-from tests.support.servers import free_port, wait_for_http
+from tests.support.servers import free_port, serving_smtp, wait_for_http
 
 
 def write_files(root: Path, database: str, subscribers: str, extra: str = "") -> None:
@@ -163,13 +162,8 @@ class SlowSink:
 @pytest.fixture
 def slow_sink() -> Iterator[tuple[SlowSink, int]]:
     sink = SlowSink(delay=0.15)
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with serving_smtp(sink) as port:
         yield sink, port
-    finally:
-        controller.stop()
 
 
 def zonewire(root: Path, *args: str, **kw: Any) -> subprocess.Popen[str]:

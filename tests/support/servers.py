@@ -54,15 +54,24 @@ class SmtpSink:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+def serving_smtp(handler: object) -> Iterator[int]:
+    """An aiosmtpd server on 127.0.0.1 answering with ``handler`` (its ``handle_*``
+    methods) while the block runs; yields its port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield sink
+        yield port
     finally:
         controller.stop()
+
+
+@contextmanager
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    with serving_smtp(sink) as port:
+        sink.port = port
+        yield sink
 
 
 class LocalServer(ThreadingHTTPServer):
