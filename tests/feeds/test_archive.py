@@ -142,8 +142,7 @@ def test_full_pages_served_with_a_stable_etag(
     fill(store, gazetteer, now, range(1, 8))
     out = tmp_path / "public"
     out.mkdir()
-    served = Served(out)
-    try:
+    with Served(out) as served:
         build_feeds(store, gazetteer, out, served.base, 4, page_size=SIZE)
         with httpx.Client(base_url=served.base) as client:
             first = client.get("feeds/archive/all/1.atom")
@@ -156,8 +155,6 @@ def test_full_pages_served_with_a_stable_etag(
             again = client.get("feeds/archive/all/1.atom", headers={"If-None-Match": etag})
             assert again.status_code == 304
             assert client.get("feeds/archive/all/1.atom").content == first.content
-    finally:
-        served.stop()
 
 
 def test_incremental_build_touches_the_current_document_and_the_newest_page(

@@ -106,8 +106,7 @@ def test_json_feed_served_with_its_type_etag_304_and_gzip(
 ) -> None:
     out = tmp_path / "public"
     out.mkdir()
-    served = Served(out)
-    try:
+    with Served(out) as served:
         build_feeds(filled, gazetteer, out, served.base, 50)
         with httpx.Client(base_url=served.base) as client:
             first = client.get("feeds/all.json", headers={"Accept-Encoding": "identity"})
@@ -120,8 +119,6 @@ def test_json_feed_served_with_its_type_etag_304_and_gzip(
             zipped = client.get("feeds/all.json", headers={"Accept-Encoding": "gzip"})
             assert zipped.headers["content-encoding"] == "gzip"
             assert zipped.content == first.content
-    finally:
-        served.stop()
 
 
 @settings(max_examples=150, deadline=None)

@@ -139,8 +139,7 @@ def test_region_page_served_with_a_csp_that_allows_only_its_style(
     Ingestor(store, gazetteer).add([record(1)], now=now)
     out = tmp_path / "public"
     out.mkdir()
-    served = Served(out)
-    try:
+    with Served(out) as served:
         build_feeds(store, gazetteer, out, served.base, 50)
         with httpx.Client(base_url=served.base) as client:
             reply = client.get("r/110102.html")
@@ -148,8 +147,6 @@ def test_region_page_served_with_a_csp_that_allows_only_its_style(
         assert reply.headers["content-type"] == "text/html; charset=utf-8"
         csp = reply.headers["content-security-policy"]
         assert "default-src 'none'" in csp and "'sha256-" in csp and "unsafe" not in csp
-    finally:
-        served.stop()
 
 
 ZONE = Region("zone-deshengyuan", "中关村科技园区德胜园", RegionLevel.ZONE, "110102", "deshengyuan")

@@ -25,17 +25,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from feeds.intake import Ingestor
 from feeds.publish import build_feeds
 from feeds.regions import Gazetteer
 from feeds.storage import Storage
 from feeds.web import create_app
-from tests.feeds.test_publish import DESHENG, JIAXING, record
+from tests.feeds.test_publish import DESHENG, fill
 
 CHROMIUM = Path("/usr/bin/chromium")
 
 
 class Served:
+    """``create_app(root)`` served by uvicorn on 127.0.0.1 from a thread until
+    :meth:`stop` (or the end of a ``with`` block); ``base`` is its URL."""
+
     def __init__(self, root: Path | Callable[[], Path]) -> None:
         config = uvicorn.Config(
             create_app(root),
@@ -61,25 +63,25 @@ class Served:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 @pytest.fixture
 def site(tmp_path: Path, gazetteer: Gazetteer, now: datetime) -> Iterator[tuple[Path, Served]]:
     """Feeds built from a real SQLite store, served by a real server; public_url is the
     server's own address, as an operator would configure it."""
     store = Storage.open(f"sqlite:///{tmp_path / 'var' / 'zonewire.db'}")
-    Ingestor(store, gazetteer).add(
-        [record(n) for n in range(1, 4)] + [record(n, JIAXING, "嘉兴") for n in range(4, 6)],
-        now=now,
-    )
+    fill(store, gazetteer, now)
     out = tmp_path / "public"
     out.mkdir()
-    served = Served(out)
-    build_feeds(store, gazetteer, out, served.base, 50)
-    store.close()
-    try:
+    with Served(out) as served:
+        build_feeds(store, gazetteer, out, served.base, 50)
+        store.close()
         yield out, served
-    finally:
-        served.stop()
 
 
 def test_feed_headers_conditional_requests_and_gzip(site: tuple[Path, Served]) -> None:
@@ -284,10 +286,7 @@ def test_the_output_directory_may_change_while_serving(tmp_path: Path) -> None:
         root.mkdir()
         (root / "index.html").write_text(f"<!DOCTYPE html><p>{text}</p>", "utf-8")
     current = {"dir": first}
-    served = Served(lambda: current["dir"])
-    try:
+    with Served(lambda: current["dir"]) as served:
         assert "first" in httpx.get(served.base).text
         current["dir"] = second  # what a configuration reload does in `zonewire run`
         assert "second" in httpx.get(served.base).text
-    finally:
-        served.stop()
