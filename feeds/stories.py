@@ -25,7 +25,7 @@ import re
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -198,12 +198,8 @@ class StoryPrint:
 
     def bands(self) -> list[int]:
         """LSH band keys: one signed 63-bit integer per band (fits a BIGINT), then
-        the title-and-opening key."""
-        rows = self.signature.astype(np.uint64).reshape(BANDS, ROWS)
-        h = (rows @ _POWERS[-ROWS:]) ^ _BAND_SALT  # uint64 arithmetic wraps
-        h *= np.uint64(0xC4CEB9FE1A85EC53)
-        h ^= h >> np.uint64(31)
-        return [*(h >> np.uint64(1)).tolist(), self.opening]
+        the title-and-opening key (a row of :func:`band_keys`)."""
+        return [*_minhash_bands(self.signature.reshape(1, NUM_PERM))[0].tolist(), self.opening]
 
     def to_bytes(self) -> bytes:
         return (
@@ -224,6 +220,143 @@ class StoryPrint:
         title = struct.unpack_from(f"<{n_title}I", data, at)
         numbers = struct.unpack_from(f"<{n_numbers}I", data, at + 4 * n_title)
         return cls(signature, size, frozenset(title), frozenset(numbers), opening)
+
+
+def _minhash_bands(signatures: np.ndarray) -> np.ndarray:
+    """The MinHash band keys of ``(n, NUM_PERM)`` signatures, ``(n, BANDS)`` int64."""
+    rows = signatures.astype(np.uint64).reshape(len(signatures), BANDS, ROWS)
+    h = (rows @ _POWERS[-ROWS:]) ^ _BAND_SALT  # uint64 arithmetic wraps
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(31)
+    keys: np.ndarray = (h >> np.uint64(1)).astype(np.int64)
+    return keys
+
+
+def band_keys(prints: Sequence[StoryPrint]) -> np.ndarray:
+    """Every print's :meth:`StoryPrint.bands` as one ``(n, BANDS + 1)`` int64 array,
+    computed for the whole batch at once."""
+    keys = np.empty((len(prints), BANDS + 1), dtype=np.int64)
+    if prints:
+        keys[:, :BANDS] = _minhash_bands(np.stack([p.signature for p in prints]))
+        keys[:, BANDS] = [p.opening for p in prints]
+    return keys
+
+
+def key_list(keys: np.ndarray) -> list[int]:
+    """The distinct keys of a :func:`band_keys` array, in order."""
+    distinct: list[int] = np.unique(keys).tolist()
+    return distinct
+
+
+def band_rows(seqs: Sequence[int], keys: np.ndarray) -> list[tuple[int, int]]:
+    """``(band key, seq)`` rows to store for articles ``seqs`` with :func:`band_keys`
+    ``keys``, sorted; a key repeated within one article (rare) is one row."""
+    flat = keys.ravel()
+    owners = np.repeat(np.asarray(seqs, dtype=np.int64), keys.shape[1])
+    order = np.lexsort((owners, flat))
+    flat, owners = flat[order], owners[order]
+    first = np.ones(len(flat), dtype=bool)
+    first[1:] = (flat[1:] != flat[:-1]) | (owners[1:] != owners[:-1])
+    return list(zip(flat[first].tolist(), owners[first].tolist(), strict=True))
+
+
+def stored_signatures(data: Sequence[bytes]) -> np.ndarray:
+    """The signatures of stored prints (:meth:`StoryPrint.to_bytes`) as one
+    ``(n, NUM_PERM)`` array, without decoding the rest of each print."""
+    at = _HEADER.size
+    for one in data:
+        if one[0] != _VERSION:
+            StoryPrint.from_bytes(one)  # raises, naming the version
+    joined = b"".join(one[at : at + 4 * NUM_PERM] for one in data)
+    return np.frombuffer(joined, dtype="<u4").reshape(len(data), NUM_PERM)
+
+
+def fold_batch(
+    new: Sequence[tuple[int, StoryPrint]],
+    keys: np.ndarray,
+    stored: Mapping[int, tuple[int, bytes]],
+    stored_bands: Iterable[tuple[int, int]],
+) -> list[int]:
+    """The story of each new article, as :class:`StoryIndex` would file them.
+
+    ``new``: ``(seq, print)`` of usable prints in ``seq`` order, ``keys`` their
+    :func:`band_keys`; ``stored``: ``seq -> (story, print bytes)`` of the stored
+    articles sharing a band key with the batch, ``stored_bands`` their
+    ``(band key, seq)`` rows. Each article joins the story of the most alike
+    earlier article sharing a band and passing :func:`same_story` (ties: the
+    oldest story), or leads its own.
+
+    The same decisions as :meth:`StoryIndex.fold`, found another way: the store
+    hands over a few candidates per article, most of them template news of about
+    the same wording (MinHash similarity 0.2-0.5, more of them as the store grows),
+    so every pair's similarity is counted in one array operation and only the
+    pairs that may pass the rule are looked at in Python, and their prints decoded.
+    """
+    n = len(new)
+    if n == 0:
+        return []
+    signatures = np.stack([p.signature for _, p in new])
+    stored_seqs = np.array(sorted(stored), dtype=np.int64)
+    candidates: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
+    # The batch's keys in order, each with its article (row of ``keys``).
+    flat = keys.ravel()
+    order = np.argsort(flat)
+    ranked, owners = flat[order], order // keys.shape[1]
+    # Pairs (article of the batch, stored article) sharing a band key.
+    rows = np.array(stored_bands, dtype=np.int64).reshape(-1, 2)
+    where = np.searchsorted(stored_seqs, rows[:, 1])
+    printed = where < len(stored_seqs)
+    printed[printed] = stored_seqs[where[printed]] == rows[printed, 1]
+    rows, where = rows[printed], where[printed]
+    if len(rows):
+        low = np.searchsorted(ranked, rows[:, 0], side="left")
+        found = np.searchsorted(ranked, rows[:, 0], side="right") - low
+        total = int(found.sum())
+        # Each stored row with every batch key equal to its key: low .. low+found-1.
+        firsts = np.repeat(low - (np.cumsum(found) - found), found) + np.arange(total)
+        pairs = np.unique(owners[firsts] * len(stored_seqs) + np.repeat(where, found))
+        left, right = np.divmod(pairs, len(stored_seqs))
+        known = stored_signatures([stored[seq][1] for seq in stored_seqs.tolist()])
+        _keep_near(candidates, signatures[left] == known[right], left, right, 0)
+    # Pairs (article of the batch, an earlier one of the batch) sharing a band key:
+    # equal neighbours among the ranked keys (few: reposts within one batch).
+    repeated = np.nonzero(ranked[1:] == ranked[:-1])[0].tolist()
+    if repeated:
+        runs: dict[int, set[int]] = {}
+        for i in repeated:
+            runs.setdefault(int(ranked[i]), set()).update(owners[i : i + 2].tolist())
+        earlier = sorted({(a, b) for run in runs.values() for a in run for b in run if b < a})
+        left, right = (np.array(side, dtype=np.intp) for side in zip(*earlier, strict=True))
+        _keep_near(candidates, signatures[left] == signatures[right], left, right, 1)
+    stories: list[int] = []
+    decoded: dict[int, StoryPrint] = {}
+    for i, (seq, print_) in enumerate(new):
+        best: tuple[int, int] | None = None
+        for count, in_batch, at in candidates[i]:
+            if in_batch:
+                story, other = stories[at], new[at][1]
+            else:
+                story, data = stored[int(stored_seqs[at])]
+                if at not in decoded:
+                    decoded[at] = StoryPrint.from_bytes(data)
+                other = decoded[at]
+            if alike(_likeness(print_, other, count / NUM_PERM)):
+                score = (count, -story)
+                if best is None or score > best:
+                    best = score
+        stories.append(seq if best is None else -best[1])
+    return stories
+
+
+def _keep_near(candidates: list[list[tuple[int, int, int]]], equal: np.ndarray,
+               left: np.ndarray, right: np.ndarray, in_batch: int) -> None:
+    """Add to ``candidates[left]`` the pairs whose MinHash similarity (from
+    ``equal``, their signatures compared) may pass :func:`alike`."""
+    counts = np.count_nonzero(equal, axis=1)
+    near = np.nonzero(counts / NUM_PERM >= _LEAST)[0]
+    for i, j, count in zip(left[near].tolist(), right[near].tolist(), counts[near].tolist(),
+                           strict=True):
+        candidates[i].append((count, in_batch, j))
 
 
 def story_print(title: str, content: str) -> StoryPrint:

@@ -29,7 +29,9 @@ from feeds.storage.schema import articles, metadata
 from feeds.storage.types import driver_stamp
 
 if TYPE_CHECKING:  # numpy loads with the first fold, not with the schema
-    from feeds.stories import StoryIndex, StoryPrint
+    import numpy as np
+
+    from feeds.stories import StoryPrint
 
 story_prints = sa.Table(
     "story_prints",
@@ -56,6 +58,25 @@ story_bands = sa.Table(
 
 #: Keys per ``IN (...)`` list (SQLite before 3.32 allows 999 variables).
 _KEY_CHUNK = 900
+#: The transaction-scoped PostgreSQL advisory lock that serializes folding.
+FOLD_LOCK = 0x7A77_5354_4F52  # "zwSTOR"
+
+
+def lock_folding(conn: Connection) -> None:
+    """Serialize folding across processes, until the transaction ends.
+
+    Two workers storing the two copies of one story at the same instant must not
+    both find no earlier copy and both lead a story (a subscriber would hear of it
+    twice). On PostgreSQL a transaction-scoped advisory lock makes the second wait
+    until the first has committed; reading candidates after it (READ COMMITTED:
+    each statement sees what was committed before it began) then sees the first's
+    articles. SQLite needs nothing: the transaction that folds has already inserted
+    the batch, so it holds the database's one write lock, taken with a fresh
+    snapshot (a deferred transaction that meets a busy writer retries from scratch).
+    Taking it again in one transaction is harmless.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
 
 
 def fold_new(
@@ -68,20 +89,19 @@ def fold_new(
     ``now``, so feed builds render it again with its new related link. Returns
     ``seq -> story`` for the articles that joined a story.
     """
-    ordered = sorted(((seq, p, p.bands()) for seq, p in items if p.usable),
-                     key=lambda item: item[0])
+    from feeds.stories import band_keys, fold_batch, key_list
+
+    ordered = sorted(((seq, p) for seq, p in items if p.usable), key=lambda item: item[0])
     if not ordered:
         return {}
-    index = _candidates(conn, {key for _, _, bands in ordered for key in bands})
-    joined: dict[int, int] = {}
-    for seq, print_, bands in ordered:
-        story = index.find(print_, bands)
-        if story is None:
-            story = seq
-        else:
-            joined[seq] = story
-        index.add(seq, story, print_, bands)
-    _save_prints(conn, [(seq, p, b) for seq, p, b in ordered])
+    lock_folding(conn)
+    keys = band_keys([p for _, p in ordered])
+    stored_bands = _stored_bands(conn, key_list(keys))
+    stored = _stored_prints(conn, {seq for _, seq in stored_bands})
+    stories = fold_batch(ordered, keys, stored, stored_bands)
+    joined = {seq: story for (seq, _), story in zip(ordered, stories, strict=True)
+              if story != seq}
+    _save_prints(conn, ordered, keys)
     if joined:
         _join(conn, joined, now)
     return joined
@@ -90,59 +110,70 @@ def fold_new(
 def refold_changed(conn: Connection, items: Sequence[tuple[int, StoryPrint]]) -> None:
     """An edited article keeps its story; only its print and bands are renewed, so
     later reposts of the new text still find it."""
+    from feeds.stories import band_keys
+
     if not items:
         return
+    lock_folding(conn)
     seqs = [seq for seq, _ in items]
     for part in chunks(seqs):
         conn.execute(story_bands.delete().where(story_bands.c.article_seq.in_(part)))
         conn.execute(story_prints.delete().where(story_prints.c.article_seq.in_(part)))
-    _save_prints(conn, [(seq, p, p.bands()) for seq, p in items if p.usable])
+    usable = [(seq, p) for seq, p in items if p.usable]
+    _save_prints(conn, usable, band_keys([p for _, p in usable]))
 
 
-def _candidates(conn: Connection, keys: set[int]) -> StoryIndex:
-    """The stored articles sharing a band key with the batch, with their stories.
+def _marks(conn: Connection, n: int) -> str:
+    return ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * n)
+
+
+def _stored_bands(conn: Connection, keys: Sequence[int]) -> list[tuple[int, int]]:
+    """``(band key, article seq)`` of the stored articles sharing one of ``keys``.
 
     Plain driver SQL: a batch looks up some 20,000 keys, and SQLAlchemy's
     expansion of each ``IN`` list cost more than the database's own work.
     """
-    from feeds.stories import StoryIndex, StoryPrint
-
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    bands_of: dict[int, list[int]] = {}
-    for part in chunks(sorted(keys), _KEY_CHUNK):
-        rows = conn.exec_driver_sql(
+    found: list[tuple[int, int]] = []
+    for part in chunks(keys, _KEY_CHUNK):
+        found += conn.exec_driver_sql(
             "SELECT band_key, article_seq FROM story_bands WHERE band_key IN "
-            f"({', '.join([mark] * len(part))})",
+            f"({_marks(conn, len(part))})",
             tuple(part),
         ).all()
-        for key, seq in rows:
-            bands_of.setdefault(seq, []).append(key)
-    index = StoryIndex()
-    for part in chunks(sorted(bands_of), _KEY_CHUNK):
-        rows = conn.exec_driver_sql(
+    return found
+
+
+def _stored_prints(conn: Connection, seqs: set[int]) -> dict[int, tuple[int, bytes]]:
+    """``seq -> (story, print bytes)`` of stored articles."""
+    found: dict[int, tuple[int, bytes]] = {}
+    for part in chunks(sorted(seqs), _KEY_CHUNK):
+        for seq, data, story in conn.exec_driver_sql(
             "SELECT p.article_seq, p.print, a.story_seq FROM story_prints p "
             "JOIN articles a ON a.seq = p.article_seq WHERE p.article_seq IN "
-            f"({', '.join([mark] * len(part))}) ORDER BY p.article_seq",
+            f"({_marks(conn, len(part))})",
             tuple(part),
-        ).all()
-        for seq, data, story in rows:
-            index.add(seq, story or seq, StoryPrint.from_bytes(bytes(data)), bands_of[seq])
-    return index
+        ):
+            found[seq] = (story or seq, bytes(data))
+    return found
 
 
-def _save_prints(conn: Connection, items: Sequence[tuple[int, StoryPrint, list[int]]]) -> None:
+def _save_prints(
+    conn: Connection, items: Sequence[tuple[int, StoryPrint]], keys: np.ndarray
+) -> None:
+    """Store the prints and their band keys (``keys``: :func:`band_keys` of them)."""
+    from feeds.stories import band_rows
+
     if not items:
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _marks(conn, 1)
     conn.exec_driver_sql(
         f"INSERT INTO story_prints (article_seq, print) VALUES ({mark}, {mark})",
-        [(seq, p.to_bytes()) for seq, p, _ in items],
+        [(seq, p.to_bytes()) for seq, p in items],
     )
     # In key order: the index's pages are visited once each, not at random.
-    # A band key repeated within one article (rare) is one row.
-    rows = sorted({(key, seq) for seq, _, bands in items for key in bands})
     conn.exec_driver_sql(
-        f"INSERT INTO story_bands (band_key, article_seq) VALUES ({mark}, {mark})", rows
+        f"INSERT INTO story_bands (band_key, article_seq) VALUES ({mark}, {mark})",
+        band_rows([seq for seq, _ in items], keys),
     )
 
 

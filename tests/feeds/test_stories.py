@@ -15,6 +15,8 @@ from feeds.sample.site import repost_text, site_text
 from feeds.stories import (
     StoryIndex,
     StoryPrint,
+    band_keys,
+    fold_batch,
     likeness,
     normalize_body,
     normalize_title,
@@ -229,3 +231,52 @@ def test_prints_made_by_the_datasketch_version_are_unchanged() -> None:
     for (title, body), digest in made_then.items():
         data = story_print(title, html(list(body))).to_bytes()
         assert hashlib.sha256(data).hexdigest() == digest
+
+
+# -- the store's batch folding decides as the in-memory index does --------------------
+
+
+def _fold_both(prints: list[StoryPrint], stored_count: int) -> tuple[list[int], list[int]]:
+    """Stories of the articles after ``stored_count`` (seq = position + 1): through
+    :class:`StoryIndex` over all of them, and through :func:`fold_batch` given the
+    earlier ones as the store hands them over (their stories, bytes and the band
+    rows matching the batch's keys)."""
+    index = StoryIndex()
+    expected = [index.fold(seq, p) for seq, p in enumerate(prints, start=1)]
+    stored = {seq: (index.story_of(seq) or seq, p.to_bytes())
+              for seq, p in enumerate(prints[:stored_count], start=1) if p.usable}
+    new = [(seq, p) for seq, p in enumerate(prints, start=1)
+           if seq > stored_count and p.usable]
+    keys = band_keys([p for _, p in new])
+    wanted = set(keys.ravel().tolist())
+    rows = [(key, seq) for seq in stored for key in prints[seq - 1].bands() if key in wanted]
+    got = fold_batch(new, keys, stored, rows)
+    return [expected[seq - 1] for seq, _ in new], got
+
+
+def test_batch_folding_finds_the_stories_the_index_finds() -> None:
+    texts = [site_text(7, n) for n in range(150)]
+    prints = []
+    for n, text in enumerate(texts):
+        prints.append(story_print(text.title, html(list(text.paragraphs))))
+        if n % 3 == 0:  # a repost of an earlier one, within the batch or stored
+            older = texts[n // 2]
+            repost = repost_text(older, older)
+            prints.append(story_print(repost.title, html(list(repost.paragraphs))))
+    for stored_count in (0, 40, 120, len(prints) - 5):
+        expected, got = _fold_both(prints, stored_count)
+        assert got == expected
+    assert sum(1 for seq, story in enumerate(_fold_both(prints, 0)[1], 1) if story != seq) >= 40
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "【转载】", "[要闻]"]),
+                          st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=14),
+       st.integers(0, 14))
+def test_batch_folding_agrees_with_the_index(arrivals: list[tuple[str, int, int]],
+                                             stored_count: int) -> None:
+    bodies = [ORIGINAL, DECOY, ORIGINAL[:-1], [ORIGINAL[0], "另一件事。"]]
+    titles = [ORIGINAL_TITLE, DECOY_TITLE, ORIGINAL_TITLE, "乍浦湾临港开发区另一件事"]
+    prints = [story_print(label + titles[t], html(bodies[b])) for label, t, b in arrivals]
+    expected, got = _fold_both(prints, min(stored_count, len(prints)))
+    assert got == expected
