@@ -10,7 +10,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +20,7 @@ import pytest
 
 from feeds.models import CrawlPolicy, Source
 from feeds.regions import Gazetteer
+from feeds.sample import SamplePortal, serve_portal, serve_site
 from feeds.sources.fetch import Fetcher
 from feeds.sources.poll import IngestReport, ingest_source
 from feeds.storage import Storage
@@ -163,6 +164,16 @@ def other() -> Iterator[TestServer]:
     unless its ``allowed_hosts`` name it (issue 11)."""
     with closing(TestServer()) as srv:
         yield srv
+
+
+@contextmanager
+def serving_portal_and_site(seed: int, articles: int) -> Iterator[SamplePortal]:
+    """The bundled sample portal and its zone website, each served on a port of its
+    own on 127.0.0.1 while the block runs."""
+    portal = SamplePortal(seed=seed, articles=articles, with_site=True)
+    assert portal.site is not None
+    with serve_portal(portal), serve_site(portal.site, portal):
+        yield portal
 
 
 def poll(source: Source, store: Storage, gazetteer: Gazetteer, policy: CrawlPolicy,

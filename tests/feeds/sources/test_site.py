@@ -22,11 +22,9 @@ from feeds.sample import (
     SITE_ZONE,
     SamplePortal,
     SampleSite,
-    serve_portal,
-    serve_site,
 )
 from feeds.storage import Storage
-from tests.feeds.sources.conftest import poll
+from tests.feeds.sources.conftest import poll, serving_portal_and_site
 
 Policy = Callable[..., CrawlPolicy]
 FIELDS = ("url", "title", "published", "source", "zone", "region", "content")
@@ -35,9 +33,7 @@ JIAXING = "330400"  # 嘉兴市
 
 @pytest.fixture
 def portal() -> Iterator[SamplePortal]:
-    sample = SamplePortal(seed=3, articles=60, with_site=True)
-    assert sample.site is not None
-    with serve_portal(sample), serve_site(sample.site, sample):
+    with serving_portal_and_site(seed=3, articles=60) as sample:
         yield sample
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from feeds.sample import REPOST_PREFIX, SamplePortal, serve_portal, serve_site
+from feeds.sample import REPOST_PREFIX, SamplePortal
 from feeds.storage import Storage
 from notifier.cli import main
 from notifier.commands.sample_portal import sources_snippet
+from tests.feeds.sources.conftest import serving_portal_and_site
 from tests.support.workdir import enter_workdir
 
 SITE = """\
@@ -80,9 +81,7 @@ def test_check_accepts_a_site_source_with_a_zone_under_its_division(
 
 @pytest.fixture
 def sample() -> Iterator[SamplePortal]:
-    portal = SamplePortal(seed=5, articles=45, with_site=True)
-    assert portal.site is not None
-    with serve_portal(portal), serve_site(portal.site, portal):
+    with serving_portal_and_site(seed=5, articles=45) as portal:
         yield portal
 
 
