@@ -27,6 +27,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 
 import numpy as np
@@ -82,10 +83,38 @@ def normalize(text: str) -> str:
     punctuation, and the text gets shorter); a word character NFKC spells with
     punctuation (㈱ -> (株)) loses it in the second pass.
     """
-    text = _NOT_WORD.sub("", text)
+    text = _words(text)
     if not unicodedata.is_normalized("NFKC", text):
-        text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text))
+        text = _words(unicodedata.normalize("NFKC", text))
     return text.casefold()
+
+
+#: Below this length the regular expression is cheaper than the array round trip.
+_SHORT = 64
+
+
+def _words(text: str) -> str:
+    """``text`` without its non-word characters (``[\\W_]``: whatever is not
+    alphanumeric), as ``_NOT_WORD.sub("", text)`` gives it.
+
+    A body's few hundred characters go through a table lookup per code point: the
+    regular expression looked up each character's Unicode category in turn and
+    cost about three times as much. Characters beyond the BMP (rare) take the
+    regular expression."""
+    if len(text) < _SHORT:
+        return _NOT_WORD.sub("", text)
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if int(points.max()) > 0xFFFF:
+        return _NOT_WORD.sub("", text)
+    kept = points[_word_table()[points]]
+    return text if len(kept) == len(points) else kept.tobytes().decode("utf-32-le")
+
+
+@cache
+def _word_table() -> np.ndarray:
+    """For each BMP code point, whether it is a word character (``str.isalnum``:
+    the regular expression's ``\\w`` less ``_``). Built on first use (~20 ms)."""
+    return np.array([chr(point).isalnum() for point in range(0x10000)], dtype=bool)
 
 
 def normalize_title(title: str) -> str:
@@ -99,9 +128,7 @@ def _bigrams(text: str) -> frozenset[int]:
     32-bit integers: exact, and cheaper than hashing for a title."""
     if len(text) < 2:
         return frozenset(ord(c) for c in text)
-    return frozenset(
-        ((ord(a) * 1_000_003) ^ ord(b)) & 0xFFFFFFFF for a, b in pairwise(text)
-    )
+    return frozenset(((a * 1_000_003) ^ b) & 0xFFFFFFFF for a, b in pairwise(map(ord, text)))
 
 
 def normalize_body(content: str) -> str:
@@ -121,10 +148,8 @@ def _shingle_hashes(text: str, k: int) -> np.ndarray:
     points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     k = min(k, len(points))
     n = len(points) - k + 1
-    powers = _POWERS[-k:]
-    h = points[:n] * powers[0]  # uint64 arithmetic wraps
-    for j in range(1, k):
-        h += points[j : j + n] * powers[j]
+    # Window i: sum of points[i + j] * powers[j], in uint64 arithmetic (it wraps).
+    h = np.correlate(points, _POWERS[-k:], "valid")
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
     h ^= h >> np.uint64(29)
@@ -381,7 +406,7 @@ def _opening_key(head: str, body: str) -> int:
 def _numbers(text: str) -> frozenset[int]:
     """Hashes of the numbers a text states (2600万元, 16条, 11月20日): template news
     of one zone differ mostly in them, a repost keeps them."""
-    return frozenset(zlib.crc32(n.encode()) for n in _DIGITS.findall(text))
+    return frozenset(map(zlib.crc32, map(str.encode, _DIGITS.findall(text))))
 
 
 @dataclass(frozen=True, slots=True)

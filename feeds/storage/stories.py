@@ -130,30 +130,41 @@ def _marks(conn: Connection, n: int) -> str:
 def _stored_bands(conn: Connection, keys: Sequence[int]) -> list[tuple[int, int]]:
     """``(band key, article seq)`` of the stored articles sharing one of ``keys``.
 
-    Plain driver SQL: a batch looks up some 20,000 keys, and SQLAlchemy's
-    expansion of each ``IN`` list cost more than the database's own work.
+    Plain driver SQL on the transaction's own DBAPI cursor, rows as plain tuples: a
+    batch looks up some 20,000 keys, and SQLAlchemy's expansion of each ``IN``
+    list and its row objects cost more than the database's own work.
     """
     found: list[tuple[int, int]] = []
-    for part in chunks(keys, _KEY_CHUNK):
-        found += conn.exec_driver_sql(
-            "SELECT band_key, article_seq FROM story_bands WHERE band_key IN "
-            f"({_marks(conn, len(part))})",
-            tuple(part),
-        ).all()
+    cursor = conn.connection.cursor()
+    try:
+        for part in chunks(keys, _KEY_CHUNK):
+            cursor.execute(
+                "SELECT band_key, article_seq FROM story_bands WHERE band_key IN "
+                f"({_marks(conn, len(part))})",
+                tuple(part),
+            )
+            found += cursor.fetchall()
+    finally:
+        cursor.close()
     return found
 
 
 def _stored_prints(conn: Connection, seqs: set[int]) -> dict[int, tuple[int, bytes]]:
     """``seq -> (story, print bytes)`` of stored articles."""
     found: dict[int, tuple[int, bytes]] = {}
-    for part in chunks(sorted(seqs), _KEY_CHUNK):
-        for seq, data, story in conn.exec_driver_sql(
-            "SELECT p.article_seq, p.print, a.story_seq FROM story_prints p "
-            "JOIN articles a ON a.seq = p.article_seq WHERE p.article_seq IN "
-            f"({_marks(conn, len(part))})",
-            tuple(part),
-        ):
-            found[seq] = (story or seq, bytes(data))
+    cursor = conn.connection.cursor()
+    try:
+        for part in chunks(sorted(seqs), _KEY_CHUNK):
+            cursor.execute(
+                "SELECT p.article_seq, p.print, a.story_seq FROM story_prints p "
+                "JOIN articles a ON a.seq = p.article_seq WHERE p.article_seq IN "
+                f"({_marks(conn, len(part))})",
+                tuple(part),
+            )
+            for seq, data, story in cursor.fetchall():
+                found[seq] = (story or seq, bytes(data))
+    finally:
+        cursor.close()
     return found
 
 

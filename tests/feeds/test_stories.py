@@ -280,3 +280,21 @@ def test_batch_folding_agrees_with_the_index(arrivals: list[tuple[str, int, int]
     prints = [story_print(label + titles[t], html(bodies[b])) for label, t, b in arrivals]
     expected, got = _fold_both(prints, min(stored_count, len(prints)))
     assert got == expected
+
+
+# -- normalizing through a table gives what the regular expression gives -----------
+
+
+def test_the_word_table_is_the_regular_expressions_word() -> None:
+    table = stories._word_table()
+    for point in range(0x10000):
+        assert bool(table[point]) == (stories._NOT_WORD.fullmatch(chr(point)) is None)
+
+
+long_texts = st.text(st.characters(codec="utf-8"), min_size=stories._SHORT, max_size=400)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(texts, long_texts, long_texts.map(lambda t: t + "\ud800x\U0002a6a5")))
+def test_dropping_non_words_equals_the_regular_expression(text: str) -> None:
+    assert stories._words(text) == stories._NOT_WORD.sub("", text)
