@@ -10,7 +10,7 @@ sending them (SPEC §8, §9).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,10 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
         digests.c.status == PENDING,
         sa.and_(digests.c.status == RETRYING, digests.c.next_attempt_at <= now),
     )
+
+
+#: A digest row without its snapshot: what every reader but a delivery job needs.
+_RECORD = [c for c in digests.c if c.name != "snapshot"]
 
 
 def _unclaimed(now: datetime) -> sa.ColumnElement[bool]:
@@ -151,6 +155,7 @@ class SqlLedgerStore:
                     "last_error": None,
                     "created_at": now,
                     "sent_at": None,
+                    "snapshot": d.snapshot,
                 }
                 for d in planned
                 if expected is None or d.subscriber_id in moved
@@ -226,7 +231,7 @@ class SqlLedgerStore:
     ) -> list[DigestRecord]:
         """Pending digests and due retries that no live sender holds, oldest first;
         channels in ``skip_channels`` are left out."""
-        query = sa.select(digests).where(_due(now), _unclaimed(now))
+        query = sa.select(*_RECORD).where(_due(now), _unclaimed(now))
         if only is not None:
             query = query.where(digests.c.subscriber_id == only)
         if skip_channels:
@@ -236,13 +241,13 @@ class SqlLedgerStore:
 
     def get(self, digest_id: str) -> DigestRecord | None:
         with self._engine.connect() as conn:
-            row = conn.execute(sa.select(digests).where(digests.c.id == digest_id)).first()
+            row = conn.execute(sa.select(*_RECORD).where(digests.c.id == digest_id)).first()
         return None if row is None else _record(row)
 
     def digests_of(self, subscriber_id: str) -> list[DigestRecord]:
         with self._engine.connect() as conn:
             rows = conn.execute(
-                sa.select(digests)
+                sa.select(*_RECORD)
                 .where(digests.c.subscriber_id == subscriber_id)
                 .order_by(digests.c.created_at, digests.c.first_seq, digests.c.channel)
             )
@@ -272,7 +277,7 @@ class SqlLedgerStore:
         """Pending, retrying and failed digests, newest first."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                sa.select(digests)
+                sa.select(*_RECORD)
                 .where(digests.c.status.in_([*OPEN, FAILED]))
                 .order_by(digests.c.created_at.desc())
                 .limit(limit)
@@ -373,6 +378,7 @@ class SqlLedgerStore:
                         attempts=digests.c.attempts + 1,
                         next_attempt_at=None,
                         last_error=None,
+                        snapshot=None,  # settled: the ledger keeps no address longer
                         **cleared,
                     )
                     .returning(digests.c.id)
@@ -381,6 +387,7 @@ class SqlLedgerStore:
             for failure in failed:
                 tried = attempts.get(failure.digest_id, 0) + 1
                 status, when = retry(failure, tried)
+                settled = {"snapshot": None} if status == FAILED else {}
                 result = conn.execute(
                     digests.update()
                     .where(digests.c.id == failure.digest_id, mine)
@@ -389,9 +396,76 @@ class SqlLedgerStore:
                         attempts=tried,
                         next_attempt_at=when,
                         last_error=failure.error[:2000],
+                        **settled,
                         **cleared,
                     )
                 )
                 if result.rowcount:
                     statuses[failure.digest_id] = status
         return statuses
+
+    # -- distributed mode: snapshots and pages of open digests ------------------------
+
+    def for_delivery(self, ids: Sequence[str]) -> list[DigestRecord]:
+        """The recorded digests among ``ids`` (in the order given), each with its
+        sealed snapshot (a delivery job's batch)."""
+        found: dict[str, DigestRecord] = {}
+        with self._engine.connect() as conn:
+            for batch in chunked(list(ids)):
+                for row in conn.execute(sa.select(digests).where(digests.c.id.in_(batch))):
+                    record = _record(row)
+                    found[record.id] = record
+        return [found[i] for i in ids if i in found]
+
+    def open_heads(self, head: int, page: int = 1000) -> Iterator[tuple[str, str, bytes | None]]:
+        """(digest id, subscriber id, first ``head`` bytes of its snapshot) of every
+        open digest, by id, one page of rows per query (memory stays flat)."""
+        after = ""
+        while True:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(digests.c.id, digests.c.subscriber_id,
+                              sa.func.substr(digests.c.snapshot, 1, head))
+                    .where(digests.c.status.in_(OPEN), digests.c.id > after)
+                    .order_by(digests.c.id)
+                    .limit(page)
+                ).all()
+            for digest_id, subscriber_id, start in rows:
+                yield digest_id, subscriber_id, None if start is None else bytes(start)
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+    def reseal(self, snapshots: Mapping[str, bytes]) -> int:
+        """Replace the snapshots of open digests (their subscriber was edited); a
+        digest settled meanwhile keeps none. Returns how many changed."""
+        if not snapshots:
+            return 0
+        query = (
+            digests.update()
+            .where(digests.c.id == sa.bindparam("b_id"),
+                   sa.or_(*(digests.c.status == status for status in OPEN)))
+            .values(snapshot=sa.bindparam("b_snapshot"))
+        )
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                query, [{"b_id": i, "b_snapshot": b} for i, b in snapshots.items()]
+            )
+            return int(result.rowcount)
+
+    def due_again(
+        self, now: datetime, pending_before: datetime, after: str = "", limit: int = 100
+    ) -> list[str]:
+        """Ids (sorted, greater than ``after``, at most ``limit``) of unclaimed digests
+        due again: retries whose time came, and pending ones recorded before
+        ``pending_before`` (their delivery job was lost)."""
+        lost = sa.and_(digests.c.status == PENDING, digests.c.created_at <= pending_before)
+        retry = sa.and_(digests.c.status == RETRYING, digests.c.next_attempt_at <= now)
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(digests.c.id)
+                .where(sa.or_(lost, retry), _unclaimed(now), digests.c.id > after)
+                .order_by(digests.c.id)
+                .limit(limit)
+            )
+            return [r[0] for r in rows]

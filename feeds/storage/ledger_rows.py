@@ -32,6 +32,8 @@ class DigestRecord:
     sent_at: datetime | None
     claimed_by: str | None = None
     claim_expires_at: datetime | None = None
+    #: The sealed subscriber snapshot (read only for delivery jobs, else None).
+    snapshot: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class NewDigest:
     last_seq: int
     article_seqs: Sequence[int]
     more: int
+    #: Distributed mode: the subscriber as planned, sealed (opaque bytes here).
+    snapshot: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,4 +103,10 @@ def digest_record(row: Any) -> DigestRecord:
         sent_at=row.sent_at,
         claimed_by=row.claimed_by,
         claim_expires_at=row.claim_expires_at,
+        snapshot=_bytes(row._mapping.get("snapshot")),
     )
+
+
+def _bytes(value: Any) -> bytes | None:
+    """A binary column as ``bytes`` (psycopg hands PostgreSQL's bytea as memoryview)."""
+    return None if value is None else bytes(value)

@@ -193,6 +193,9 @@ digests = sa.Table(
     # Who is sending it now, and until when (migration 0006).
     sa.Column("claimed_by", sa.String(100)),
     sa.Column("claim_expires_at", UTCDateTime),
+    # Distributed mode: the subscriber as planned, sealed (encrypted with a key
+    # derived from secret_key); NULL once the digest is settled (migration 0010).
+    sa.Column("snapshot", sa.LargeBinary),
     sa.Index("ix_digests_status_next_attempt_at", "status", "next_attempt_at"),
     sa.Index(
         "ix_digests_subscriber_id_channel_first_seq_last_seq",
