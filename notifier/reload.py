@@ -5,6 +5,11 @@ SPEC §7: the running worker picks up an edited ``zonewire.yaml`` or
 and the last good configuration stays in force. Nothing half-valid ever replaces
 it: both files are read and checked completely before anything is swapped.
 
+Distributed mode (SPEC §11): a ``zonewire worker`` reads its subscriptions only
+when a plan job first needs them (``lazy_subscriptions``); delivery jobs carry their
+subscribers, and parsing a 50,000-subscriber file would cost every worker hundreds
+of megabytes for nothing.
+
 SPEC §9: a reload applies every key it can — the worker and the HTTP side read the
 settings through the same holder — and a key that needs a restart (``database``,
 ``serve.*``) keeps its old value and is named in a warning, never silently ignored.
@@ -17,6 +22,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +98,21 @@ def load_all(
     return Loaded(settings, subscriptions, digests)
 
 
+def load_settings_only(
+    config_file: Path | None,
+    environ: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> Loaded:
+    """Like :func:`load_all` without reading the subscriptions (none in the result)."""
+    files: list[Path] = []
+    if config_file is not None:
+        files.append(config_file)
+        settings = load_settings(config_file, environ)
+    elif settings is None:
+        settings = Settings()
+    return Loaded(settings, Subscriptions(), tuple((f, _digest(f)) for f in files))
+
+
 def restart_needed(old: Settings, new: Settings) -> list[str]:
     """The keys that differ between ``old`` and ``new`` and only a restart applies:
     the open store (``database``) and the listening sockets (``serve.*``)."""
@@ -129,6 +150,11 @@ class ConfigHolder:
     after that :meth:`reload` never raises for a bad file. ``version`` goes up by one
     each time a new configuration takes effect; readers take :attr:`current` once
     per cycle and keep using that object.
+
+    With ``lazy_subscriptions`` only the settings are read at first; the
+    subscriptions are read (and their problems raised) on the first use of
+    :attr:`current`, :attr:`subscriptions` or :meth:`matching`, and from then on
+    reloaded like the settings.
     """
 
     def __init__(
@@ -138,13 +164,22 @@ class ConfigHolder:
         environ: Mapping[str, str] | None = None,
         *,
         settings: Settings | None = None,
+        lazy_subscriptions: bool = False,
     ) -> None:
         self.config_file = config_file
         self._gazetteer = gazetteer
         self._environ = environ
         self._lock = threading.Lock()
         self._base_settings = settings
-        self._current = load_all(config_file, self.gazetteer(), environ, settings)
+        self._lazy = lazy_subscriptions
+        #: Serialises loading and reloading in lazy mode (a plan job and a delivery
+        #: job's reload may meet); embedded mode never waits on it.
+        self._loading = threading.RLock()
+        self._subscriptions_loaded = not lazy_subscriptions
+        if lazy_subscriptions:
+            self._current = load_settings_only(config_file, environ, settings)
+        else:
+            self._current = load_all(config_file, self.gazetteer(), environ, settings)
         self._index: MatchIndex | None = None
         self._index_version = 0
         #: How many match indexes were built (one per subscriptions version in use).
@@ -160,7 +195,39 @@ class ConfigHolder:
         return source if isinstance(source, Gazetteer) else source()
 
     @property
+    def subscriptions_loaded(self) -> bool:
+        """False while a lazy holder has not read its subscriptions yet."""
+        return self._subscriptions_loaded
+
+    def _guard(self) -> AbstractContextManager[object]:
+        return self._loading if self._lazy else nullcontext()
+
+    def _ensure_subscriptions(self) -> None:
+        """Read the subscriptions on first use (lazy mode); raises ConfigError."""
+        if self._subscriptions_loaded:
+            return
+        with self._loading:
+            if self._subscriptions_loaded:
+                return
+            old = self._current
+            loaded = load_all(
+                self.config_file, self.gazetteer(), self._environ, self._base_settings
+            )
+            loaded = _keep_restart_keys(old, loaded)
+            with self._lock:
+                self._current = loaded
+                self._index = None
+                if loaded.settings != old.settings:
+                    self.version += 1
+                self._subscriptions_loaded = True
+            for warning in loaded.subscriptions.warnings:
+                log.warning("%s", warning)
+            log.info("subscriptions file read: %d subscribers",
+                     len(loaded.subscriptions.subscribers))
+
+    @property
     def current(self) -> Loaded:
+        self._ensure_subscriptions()
         return self._current
 
     @property
@@ -169,7 +236,7 @@ class ConfigHolder:
 
     @property
     def subscriptions(self) -> Subscriptions:
-        return self._current.subscriptions
+        return self.current.subscriptions
 
     def matching(self) -> tuple[Subscriptions, MatchIndex]:
         """The subscriptions in force and their match index, as one consistent pair.
@@ -178,6 +245,7 @@ class ConfigHolder:
         delivery pass until a reload brings a new version (a 100,000-subscriber
         index takes about a second to build). Blocking: call it from a thread.
         """
+        self._ensure_subscriptions()
         with self._lock:
             if self._index is None or self._index_version != self.version:
                 self._index = MatchIndex(self._current.subscriptions.subscribers)
@@ -196,17 +264,27 @@ class ConfigHolder:
         """Re-read the files; True if a new, valid configuration took effect.
 
         Files identical to the ones in force are not re-checked unless ``force``
-        (a changed environment variable, newly learned zones).
+        (a changed environment variable, newly learned zones). A lazy holder that
+        has not read its subscriptions yet re-reads only the settings.
         """
+        with self._guard():
+            return self._reload(force)
+
+    def _reload(self, force: bool) -> bool:
         if not force and self.unchanged_on_disk():
             return False
         on_disk = tuple((path, _digest(path)) for path in self.paths())
         if not force and on_disk == self._rejected:
             return False  # the same broken edit: reported once, not at every poll
         try:
-            loaded = load_all(
-                self.config_file, self.gazetteer(), self._environ, self._base_settings
-            )
+            if self._subscriptions_loaded:
+                loaded = load_all(
+                    self.config_file, self.gazetteer(), self._environ, self._base_settings
+                )
+            else:
+                loaded = load_settings_only(
+                    self.config_file, self._environ, self._base_settings
+                )
         except ConfigError as exc:
             self._rejected = on_disk
             self.last_problems = list(exc.problems)
@@ -230,6 +308,10 @@ class ConfigHolder:
             self.version += 1
         for warning in loaded.subscriptions.warnings:
             log.warning("%s", warning)
+        if not self._subscriptions_loaded:
+            log.info("configuration reloaded (version %d; subscriptions are read by the "
+                     "next plan job)", self.version)
+            return True
         log.info(
             "configuration reloaded: %d subscribers (version %d)",
             len(loaded.subscriptions.subscribers), self.version,
@@ -264,8 +346,8 @@ class WatchedConfig:
     def _on_disk(self) -> tuple[object, ...]:
         return tuple(_file_version(path) for path in self.holder.paths())
 
-    def refresh(self) -> Loaded:
-        """The configuration in force, reloaded first if a file changed."""
+    def check(self) -> None:
+        """Reload if a file changed (a lazy holder's unread subscriptions stay unread)."""
         if self._on_disk() != self._versions and self._reloading.acquire(blocking=False):
             try:
                 versions = self._on_disk()
@@ -273,11 +355,16 @@ class WatchedConfig:
                 self._versions = versions
             finally:
                 self._reloading.release()
+
+    def refresh(self) -> Loaded:
+        """The configuration in force, reloaded first if a file changed."""
+        self.check()
         return self.holder.current
 
     @property
     def settings(self) -> Settings:
-        return self.refresh().settings
+        self.check()
+        return self.holder.settings
 
     @property
     def subscriptions(self) -> Subscriptions:

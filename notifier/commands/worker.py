@@ -22,15 +22,19 @@ def run(args: argparse.Namespace, app: App) -> int:
     require_distributed(app.settings, str(app.config_file or "config/zonewire.yaml"))
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    holder = ConfigHolder(app.config_file, lambda: app.gazetteer, settings=None)
+    # Subscriptions are read by the first plan job, not here: delivery jobs carry
+    # their subscribers (sealed in the ledger), and the parse of a big file would
+    # cost every worker its peak memory for nothing.
+    holder = ConfigHolder(app.config_file, lambda: app.gazetteer, settings=None,
+                          lazy_subscriptions=True)
     app.settings = holder.settings
     queue = make_app(app.store.url)
     concurrency = args.concurrency or app.settings.distributed.worker_concurrency
     from notifier.redact import redact_url
 
     print(f"worker on {socket.gethostname()}: {concurrency} jobs at once, queue in "
-          f"{redact_url(app.store.url)}; SIGTERM or Ctrl-C stops it after its running "
-          "jobs", flush=True)
+          f"{redact_url(app.store.url)}; subscriptions read by plan jobs only; SIGTERM "
+          "or Ctrl-C stops it after its running jobs", flush=True)
     return asyncio.run(run_worker(app, holder, queue, concurrency))
 
 

@@ -49,8 +49,9 @@ class WorkerContext:
     def refresh_config(self) -> None:
         """Follow edits of the configuration files: a stat of each per job, and a
         re-read only when one changed (hashing a 50,000-subscriber file for every
-        batch of 100 would cost more than the batch)."""
-        self.watched.refresh()
+        batch of 100 would cost more than the batch). The subscriptions are not read
+        here: the first plan job reads them."""
+        self.watched.check()
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator, no-any-return]

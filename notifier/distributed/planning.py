@@ -6,6 +6,12 @@ ledger differs: :class:`DeferringLedger` hands the storage a callback that, insi
 the transaction that records the digests, defers one ``zonewire:deliver`` job per
 ``delivery.batch`` subscribers. A crash before the commit loses both, after it
 keeps both: planning and the queue never disagree.
+
+Each recorded digest also carries its subscriber as planned, sealed
+(:mod:`notifier.distributed.sealing`), so a delivery job needs neither the
+subscriptions file nor the memory its parse costs. Only this plan pass reads the
+file; it is also where an edit of the file reaches the digests still open
+(:mod:`notifier.distributed.pending`).
 """
 
 from __future__ import annotations
@@ -22,28 +28,47 @@ from feeds.storage.ledger_rows import NewDigest
 from notifier.app import App
 from notifier.deliver import DeliveryDeps, DeliveryReport
 from notifier.distributed.app import DELIVER
+from notifier.distributed.delivery import sealer_of
+from notifier.distributed.pending import follow_file
+from notifier.distributed.sealing import Sealer
 from notifier.due import DueWork
 from notifier.ledger import Ledger
-from notifier.plan import Plan
+from notifier.models import Subscriber
+from notifier.plan import Digest, Plan
 from notifier.reload import ConfigHolder
 
 
 class DeferringLedger(Ledger):
-    """A :class:`Ledger` whose recorded plans defer their delivery jobs atomically."""
+    """A :class:`Ledger` whose recorded plans defer their delivery jobs atomically,
+    each digest with its subscriber sealed beside it (when ``sealer`` is given)."""
 
-    def __init__(self, store: Any, deferrer: procrastinate.App, batch: int) -> None:
+    def __init__(
+        self, store: Any, deferrer: procrastinate.App, batch: int,
+        sealer: Sealer | None = None, subscribers: Mapping[str, Subscriber] | None = None,
+    ) -> None:
         super().__init__(store)
         self.deferrer = deferrer
         self.batch = batch
+        self.sealer = sealer
+        #: The subscribers as the file has them, by id: a digest holds the effective
+        #: subscriber (unsubscribed regions, a disabled webhook taken away), and the
+        #: send applies the stored choices again, so the file's entry is sealed.
+        self.subscribers = subscribers or {}
         #: Delivery jobs deferred by this ledger (for reports and tests).
         self.jobs = 0
+
+    def _snapshot(self, digest: Digest) -> bytes | None:
+        entry = self.subscribers.get(digest.subscriber.id)
+        if self.sealer is None or entry is None:
+            return None  # its delivery job reads the file, as before snapshots
+        return self.sealer.seal(entry, digest.id)
 
     def record_plan(
         self, plan: Plan, now: datetime, expected: Mapping[str, int] | None = None
     ) -> set[str]:
         planned = [
             NewDigest(d.id, d.subscriber.id, d.channel, d.after_seq, d.upto_seq,
-                      d.article_seqs, d.more)
+                      d.article_seqs, d.more, self._snapshot(d))
             for d in plan.digests
         ]
 
@@ -74,12 +99,21 @@ class DeferringLedger(Ledger):
 def plan_and_defer(
     app: App, holder: ConfigHolder, deferrer: procrastinate.App, now: datetime
 ) -> tuple[DeliveryReport, int]:
-    """One planning pass (blocking): returns its report and the jobs it deferred."""
+    """One planning pass (blocking): returns its report and the jobs it deferred.
+
+    First the digests still open follow the file (removed subscribers' dropped,
+    edited ones' resealed), then the due subscribers are planned.
+    """
     holder.reload()
     settings = holder.settings
     subscriptions, index = holder.matching()
-    ledger = DeferringLedger(app.store.ledger, deferrer, settings.delivery.batch)
-    deps = replace(DeliveryDeps.from_app(app), settings=settings, ledger=ledger)
+    sealer = sealer_of(settings)
+    by_id = {s.id: s for s in subscriptions.subscribers}
+    base = replace(DeliveryDeps.from_app(app), settings=settings)
+    follow_file(app, base, holder, by_id, sealer, now)
+    ledger = DeferringLedger(app.store.ledger, deferrer, settings.delivery.batch,
+                             sealer, by_id)
+    deps = replace(base, ledger=ledger)
     report = DeliveryReport()
     due = DueWork(deps, subscriptions.subscribers, report, now, index=index)
     due.start()

@@ -12,7 +12,7 @@ import logging
 import procrastinate
 
 from notifier.distributed.context import WorkerContext
-from notifier.distributed.delivery import deliver_batch, orphans
+from notifier.distributed.delivery import deliver_batch, resend_due
 from notifier.distributed.planning import plan_and_defer
 
 log = logging.getLogger("notifier.distributed")
@@ -52,7 +52,7 @@ async def plan(context: procrastinate.JobContext) -> None:
 
 async def deliver(context: procrastinate.JobContext, digests: list[str]) -> None:
     ctx = _ctx(context)
-    await asyncio.to_thread(ctx.refresh_config)  # a changed file is parsed off the loop
+    await asyncio.to_thread(ctx.refresh_config)  # settings re-read off the loop
     report = await deliver_batch(ctx.app, ctx.holder, digests, ctx.now(), ctx.channels)
     for line in report.errors[:5]:
         log.warning("%s", line)
@@ -61,13 +61,11 @@ async def deliver(context: procrastinate.JobContext, digests: list[str]) -> None
 async def resend(context: procrastinate.JobContext) -> None:
     """Due retries, and pending digests whose job was lost, in batches."""
     ctx = _ctx(context)
-    await asyncio.to_thread(ctx.refresh_config)  # a changed file is parsed off the loop
-    now = ctx.now()
-    ids = [r.id for r in await asyncio.to_thread(orphans, ctx.app, now)]
-    batch = max(ctx.holder.settings.delivery.batch, 1)
-    for start in range(0, len(ids), batch):
-        await deliver_batch(ctx.app, ctx.holder, ids[start : start + batch], now,
-                            ctx.channels)
+    await asyncio.to_thread(ctx.refresh_config)  # settings re-read off the loop
+    report = await resend_due(ctx.app, ctx.holder, ctx.now(),
+                              ctx.holder.settings.delivery.batch, ctx.channels)
+    for line in report.errors[:5]:
+        log.warning("%s", line)
 
 
 def register(app: procrastinate.App) -> None:

@@ -9,13 +9,17 @@ import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from notifier.distributed.app import make_app, transaction_deferrer
+from notifier.distributed.planning import plan_and_defer
 from notifier.ledger import SENT
+from notifier.reload import ConfigHolder
 from tests.notifier.distributed.support import (
     planned_setup,
     start,
@@ -117,31 +121,42 @@ def test_a_worker_killed_mid_batch_leaves_nobody_without_or_with_two_digests(
     app.close()
 
 
-def test_a_running_worker_follows_an_edit_of_the_subscriptions_between_jobs(
+def test_an_edit_of_the_subscriptions_reaches_open_digests_at_the_next_plan_pass(
     pg_url: str, sink: SlowSink, tmp_path: Path
 ) -> None:
+    """A delivery job sends to the subscriber as planned (its sealed snapshot), so an
+    edit reaches the digests still open at the next plan pass, the job that reads
+    the file: removed subscribers' digests are dropped, an edited entry's resealed."""
     count = 200
-    sink.delay = 0.05  # the first job (s00000-s00099) takes over a second
+    sink.delay = 0.15  # the first job (s00000-s00099) takes about 4 s
     config = write_config(tmp_path, pg_url, sink.port, count)
     app, jobs = planned_setup(config)
     assert jobs == 2
+    planner = ConfigHolder(app.config_file, lambda: app.gazetteer, settings=None)
+    deferrer = transaction_deferrer(make_app(app.store.url))
     worker = start(config, "worker", "--concurrency", "1")
     try:
         assert wait_until(lambda: len(sink.messages) >= 1, 40)
-        # While the first job sends, ten subscribers of the second job leave.
+        # While the first job sends, ten subscribers of the second job leave and one
+        # changes address; then a plan pass runs (the scheduler defers one every 30 s).
         path = config.parent / "subscriptions.yaml"
         lines = path.read_text(encoding="utf-8").splitlines()
         gone = range(150, 160)
         kept = lines[:1] + [line for n, line in enumerate(lines[1:])
                             if n // 4 not in gone]
-        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        text = "\n".join(kept).replace("s00170@example.com", "new170@example.org")
+        path.write_text(text + "\n", encoding="utf-8")
+        report, deferred = plan_and_defer(app, planner, deferrer, datetime.now(UTC))
+        assert (report.planned, deferred) == (0, 0)
+        assert len(sink.messages) < 100, "the plan pass came after the second job began"
         assert wait_until(
             lambda: app.store.ledger.counts() == {SENT: count - 10, "failed": 10}, 40
         ), app.store.ledger.counts()
     finally:
         stop([worker])
     received = {rcpt for rcpt, _ in sink.messages}
-    assert received == {f"s{i:05d}@example.com" for i in range(count) if i not in gone}
+    assert received == {*(f"s{i:05d}@example.com" for i in range(count)
+                          if i not in gone and i != 170), "new170@example.org"}
     dropped = app.store.ledger.digests_of("s00150")
     assert "subscriber removed" in (dropped[-1].last_error or "")
     app.close()
