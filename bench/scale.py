@@ -10,7 +10,10 @@ one million digests). Beside each
 figure: bare aiosmtplib sending the same prebuilt bytes from the same number of
 processes over the same number of connections, in the same run (the sink shares this
 machine, so bare is the ceiling that counts), and embedded mode (`asend_due` on
-SQLite in one process, sending only). Peak RSS of each worker (VmHWM) at every size.
+SQLite in one process, sending only). Peak RSS of each worker (VmHWM) at every size,
+and apart from it the peak of the process that planned: planning runs in a process
+of its own (what one plan job costs the worker that runs it: the subscriptions file
+parsed and matched), so neither figure hides in the other.
 
 Targets (issue 13): every configuration >= 0.6 of its bare baseline; the 1 -> 2
 worker speed-up >= 0.8 of bare's; peak memory per worker flat from 10,000 to 50,000.
@@ -143,22 +146,44 @@ def peak_mb(pid: int) -> float:
     return 0.0
 
 
-def distributed_run(admin: str, smtp_port: int, count: int, workers: int, jobs: int,
-                    concurrency: int) -> dict[str, float]:
-    """One fan-out by ``workers`` processes; messages/s, planning time, peak RSS."""
+def plan_child(config: str) -> None:
+    """The planning process: subscribers known and articles in, then (on a line from
+    stdin) one planning pass; prints a JSON line with its figures and peak RSS."""
     from notifier.app import App
     from notifier.distributed.app import make_app, transaction_deferrer
     from notifier.distributed.planning import plan_and_defer
     from notifier.reload import ConfigHolder
 
+    app = App.from_config(config)
+    holder = ConfigHolder(app.config_file, lambda: app.gazetteer, settings=None)
+    deferrer = transaction_deferrer(make_app(app.store.url))
+    now = datetime.now(UTC)
+    plan_and_defer(app, holder, deferrer, now - timedelta(minutes=1))  # they start
+    Ingestor(app.store, app.gazetteer).add(articles(now), now=now)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.perf_counter()
+    report, deferred = plan_and_defer(app, holder, deferrer, now)
+    planned = time.perf_counter() - started
+    app.close()
+    print(json.dumps({"planned": report.planned, "jobs": deferred, "seconds": planned,
+                      "peak_mb": peak_mb(os.getpid())}), flush=True)
+
+
+def distributed_run(admin: str, smtp_port: int, count: int, workers: int, jobs: int,
+                    concurrency: int) -> dict[str, float]:
+    """One fan-out by ``workers`` processes; messages/s, planning time, peak RSS of
+    each worker and of the planning process."""
+    from notifier.app import App
+
     with Database(admin) as db, tempfile.TemporaryDirectory(prefix="zw-scale-") as tmp:
         config = write_setup(Path(tmp), db.url, smtp_port, count, concurrency)
         app = App.from_config(str(config))
-        holder = ConfigHolder(app.config_file, lambda: app.gazetteer, settings=None)
-        deferrer = transaction_deferrer(make_app(app.store.url))
-        now = datetime.now(UTC)
-        plan_and_defer(app, holder, deferrer, now - timedelta(minutes=1))  # they start
-        Ingestor(app.store, app.gazetteer).add(articles(now), now=now)
+        planner = subprocess.Popen([sys.executable, __file__, "--plan-child", str(config)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert planner.stdin is not None and planner.stdout is not None
+        if planner.stdout.readline().strip() != "ready":
+            sys.exit("the planning process failed")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         logs = [Path(tmp) / f"worker-{n}.log" for n in range(workers)]
         procs = []
@@ -183,9 +208,14 @@ def distributed_run(admin: str, smtp_port: int, count: int, workers: int, jobs: 
                 time.sleep(0.2)
                 seen = max(seen, live_workers(db.url))
             started = time.perf_counter()
-            report, deferred = plan_and_defer(app, holder, deferrer, now)
-            planned = time.perf_counter() - started
-            assert report.planned == count, report
+            planner.stdin.write("go\n")
+            planner.stdin.flush()
+            line = planner.stdout.readline()
+            if not line:
+                fail("the planning process failed")
+            plan = json.loads(line)
+            planner.wait(30)
+            assert plan["planned"] == count, plan
             while app.store.ledger.counts().get("sent", 0) < count:
                 if any(p.poll() is not None for p in procs):
                     fail("a worker died")
@@ -193,14 +223,18 @@ def distributed_run(admin: str, smtp_port: int, count: int, workers: int, jobs: 
             elapsed = time.perf_counter() - started
             peaks = [peak_mb(p.pid) for p in procs]
         finally:
+            if planner.poll() is None:
+                planner.kill()
+                planner.wait()
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
             for proc in procs:
                 proc.wait(60)
         app.close()
     # Sending starts at the planning commit (no job is visible before it).
+    planned = float(plan["seconds"])
     return {"rate": count / (elapsed - planned), "seconds": elapsed, "planning": planned,
-            "jobs": deferred, "peak_mb": max(peaks)}
+            "jobs": plan["jobs"], "peak_mb": max(peaks), "planner_mb": plan["peak_mb"]}
 
 
 def prebuilt(count: int = 4) -> list[bytes]:
@@ -341,9 +375,13 @@ def main() -> None:
         "ZONEWIRE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
         help="an admin URL: a fresh database is made beside it for each run")
     parser.add_argument("--embedded-child", help=argparse.SUPPRESS)
+    parser.add_argument("--plan-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.embedded_child:
         embedded_child(args.embedded_child)
+        return
+    if args.plan_child:
+        plan_child(args.plan_child)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     counts = [int(w) for w in args.workers.split(",")]
@@ -357,6 +395,7 @@ def main() -> None:
           f"{args.jobs} jobs x {args.concurrency} SMTP sessions per worker; "
           f"message {sum(map(len, bodies)) // len(bodies):,} bytes")
     peaks: dict[tuple[int, int], float] = {}
+    planners: dict[tuple[int, int], float] = {}
     try:
         for size in sizes:
             embedded = embedded_run(smtp_port, size, connections)
@@ -374,17 +413,26 @@ def main() -> None:
                 if first is None:
                     first = (rate, theirs)
                 peaks[(workers, size)] = ours["peak_mb"]
+                planners[(workers, size)] = ours["planner_mb"]
                 print(f"{workers:>7} {rate:>7.0f} {theirs:>7.0f} {rate / theirs:>6.2f} "
                       f"{rate / first[0]:>8.2f}x {theirs / first[1]:>8.2f}x "
                       f"{ours['planning']:>7.1f} {ours['peak_mb']:>8.0f} "
                       f"{million(rate, ours['planning'] / size):>11}", flush=True)
-        if len(sizes) > 1:
-            print("\npeak RSS per worker, " + " vs ".join(f"{s:,}" for s in sizes) + ":")
-            for workers in counts:
-                shown = " -> ".join(f"{peaks[(workers, s)]:.0f} MB" for s in sizes)
-                print(f"  {workers} worker{'s' if workers > 1 else ''}: {shown}")
+        print("\npeak RSS per worker process (VmHWM; the largest of a run's workers), "
+              "by subscribers:")
+        print(f"  {'workers':>7} " + " ".join(f"{s:>10,}" for s in sizes))
+        for workers in counts:
+            print(f"  {workers:>7} " + " ".join(f"{peaks[(workers, s)]:>7.0f} MB"
+                                              for s in sizes))
+        print("peak RSS of the planning process (one plan job: parses and matches every "
+              "subscriber; not a delivering worker), by subscribers:")
+        print(f"  {'run':>7} " + " ".join(f"{s:>10,}" for s in sizes))
+        for workers in counts:
+            print(f"  {workers:>7} " + " ".join(f"{planners[(workers, s)]:>7.0f} MB"
+                                              for s in sizes))
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        print(f"\nbench process peak RSS {own} MB (it loads the subscriptions and plans)")
+        print(f"bench process peak RSS {own} MB (it neither plans nor delivers: it builds "
+              "the sample message bytes and counts)")
     finally:
         sink.stdin.close()  # type: ignore[union-attr]
         sink.wait(10)
