@@ -5,8 +5,11 @@ re-imports, and what ``status`` counts."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -16,7 +19,10 @@ from feeds.intake import Ingestor
 from feeds.models import ArticleRecord
 from feeds.regions import Gazetteer
 from feeds.sample import REPOST_PREFIX, SamplePortal, serve_portal, serve_site
+from feeds.sample.content import SampleText
+from feeds.sample.site import repost_text, site_text
 from feeds.storage import Storage
+from feeds.stories import StoryPrint, same_story, story_print
 from notifier.cli import main
 from notifier.commands.sample_portal import sources_snippet
 from tests.feeds.test_stories import DECOY, DECOY_TITLE, ORIGINAL, ORIGINAL_TITLE, html
@@ -147,6 +153,84 @@ def test_articles_stored_before_the_upgrade_are_found_by_later_reposts(
         assert portal.story_seq == site.seq
     finally:
         store.close()
+
+
+# -- two workers storing the two copies of one story at the same instant -------------
+
+RACES = 50
+
+
+def _distinct_stories(count: int) -> list[SampleText]:
+    """``count`` sample site texts no two of which (nor their reposts) are one story:
+    the sample's templates repeat, so some pairs of its texts would fold."""
+    kept: list[SampleText] = []
+    prints: list[StoryPrint] = []
+    number = 0
+    while len(kept) < count:
+        text = site_text(23, number)
+        number += 1
+        copy = repost_text(text, text)
+        made = [story_print(t.title, html(list(t.paragraphs))) for t in (text, copy)]
+        if not any(same_story(one, other) for one in made for other in prints):
+            kept.append(text)
+            prints += made
+    return kept
+
+
+def _at_once(*calls: Callable[[], object]) -> list[BaseException]:
+    """Run ``calls`` in threads released together; what they raised."""
+    start = threading.Barrier(len(calls))
+    failures: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            start.wait(timeout=30)
+            call()
+        except BaseException as exc:  # reported by the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return failures
+
+
+def test_two_workers_storing_both_copies_at_once_make_one_lead(
+    database_url: str, now: datetime
+) -> None:
+    """Distributed mode ingests in several workers at once: the original and its
+    repost stored by two processes at the same moment must still be one story with
+    one lead (else a subscriber hears of it twice). Each race starts both upserts
+    together, on two stores (two connection pools) of one database."""
+    stores = [Storage.open(database_url), Storage.open(database_url)]
+    try:
+        ingestors = [Ingestor(store, Gazetteer.default()) for store in stores]
+        for n, ingest in enumerate(ingestors):  # both learn the zone, one at a time
+            ingest.add([site_article(now, url=f"{SITE_URL}?warm={n}", title=f"预热{n}号通知",
+                                     body=[f"第{n}条与本测试无关的通知内容，仅供预热使用。"])],
+                       now=now, source_name="zone-site")
+        for race, text in enumerate(_distinct_stories(RACES)):
+            copy = repost_text(text, text)
+            original = site_article(now, url=f"{SITE_URL}?race={race}", title=text.title,
+                                    body=list(text.paragraphs))
+            repost_record = replace(original, url=f"{PORTAL_URL}?race={race}",
+                                    title=copy.title, content=html(list(copy.paragraphs)))
+            failures = _at_once(
+                partial(ingestors[0].add, [original], now=now, source_name="zone-site"),
+                partial(ingestors[1].add, [repost_record], now=now, source_name="portal"),
+            )
+            assert not failures, failures
+            stored = [stores[0].get(original.url), stores[0].get(repost_record.url)]
+            assert all(a is not None for a in stored)
+            leads = [a for a in stored if a is not None and a.story_seq is None]
+            assert len(leads) == 1, f"race {race}: {len(leads)} leads"
+            (joined,) = [a for a in stored if a is not None and a.story_seq is not None]
+            assert joined.story_seq == leads[0].seq
+    finally:
+        for store in stores:
+            store.close()
 
 
 # -- end to end: both bundled sample sources, as the quickstart runs them ------------
