@@ -19,7 +19,13 @@ from feeds.models import Article, OtherSource, Region, RegionLevel
 from feeds.rows import PlacedArticle, content_hash, entry_id
 from feeds.storage.bulk import insert_articles, insert_links, refusal
 from feeds.storage.schema import article_regions, articles, zones
-from feeds.storage.stories import fold_new, others_of, refold_changed, source_counts
+from feeds.storage.stories import (
+    fold_new,
+    lock_folding,
+    others_of,
+    refold_changed,
+    source_counts,
+)
 from feeds.storage.types import UTCDateTime
 
 __all__ = ["RegionCount", "SqlArticleStore", "UpsertCounts", "row_to_article"]
@@ -83,6 +89,7 @@ class SqlArticleStore:
         if not by_url:
             return counts
         with self._engine.begin() as conn:
+            lock_folding(conn)  # before any write: see lock_folding
             existing = self._existing(conn, list(by_url))
             new_rows: list[tuple[PlacedArticle, str]] = []
             new_regions: dict[str, tuple[str, ...]] = {}

@@ -70,10 +70,15 @@ def lock_folding(conn: Connection) -> None:
     twice). On PostgreSQL a transaction-scoped advisory lock makes the second wait
     until the first has committed; reading candidates after it (READ COMMITTED:
     each statement sees what was committed before it began) then sees the first's
-    articles. SQLite needs nothing: the transaction that folds has already inserted
-    the batch, so it holds the database's one write lock, taken with a fresh
-    snapshot (a deferred transaction that meets a busy writer retries from scratch).
-    Taking it again in one transaction is harmless.
+    articles. The upsert takes it before its first write: taken later, a worker
+    updating an edited lead (row locked) could wait for it while the holder waits
+    for that row to mark the lead ``updated`` (a deadlock PostgreSQL breaks by
+    failing one). :func:`fold_new` and :func:`refold_changed` take it too, for
+    callers that did not (again in one transaction costs nothing).
+
+    SQLite needs nothing: the transaction that folds has already inserted the
+    batch, so it holds the database's one write lock, taken with a fresh snapshot
+    (a deferred transaction that meets a busy writer retries from scratch).
     """
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))

@@ -233,6 +233,44 @@ def test_two_workers_storing_both_copies_at_once_make_one_lead(
             store.close()
 
 
+def test_an_edit_of_a_lead_and_a_repost_of_it_stored_at_once_both_land(
+    database_url: str, now: datetime
+) -> None:
+    """One worker stores a corrected text of a story's lead while another stores a
+    repost of it: both commit (neither waits on the other for ever, nor is chosen
+    as a deadlock victim) and the repost is in the lead's story."""
+    stores = [Storage.open(database_url), Storage.open(database_url)]
+    try:
+        ingestors = [Ingestor(store, Gazetteer.default()) for store in stores]
+        texts = _distinct_stories(RACES // 2)
+        for n, text in enumerate(texts):
+            ingestors[n % 2].add([site_article(now, url=f"{SITE_URL}?lead={n}", title=text.title,
+                                               body=list(text.paragraphs))],
+                                 now=now, source_name="zone-site")
+        later = now + timedelta(hours=1)
+        for n, text in enumerate(texts):
+            url = f"{SITE_URL}?lead={n}"
+            lead = stores[0].get(url)
+            assert lead is not None
+            edited = site_article(now, url=url, title=text.title,
+                                  body=[*text.paragraphs, "（本文有更正）"])
+            copy = repost_text(text, text)
+            repost_record = replace(edited, url=f"{PORTAL_URL}?lead={n}", title=copy.title,
+                                    content=html(list(copy.paragraphs)))
+            failures = _at_once(
+                partial(ingestors[0].add, [edited], now=later, source_name="zone-site"),
+                partial(ingestors[1].add, [repost_record], now=later, source_name="portal"),
+            )
+            assert not failures, failures
+            site, portal = stores[0].get(url), stores[0].get(repost_record.url)
+            assert site is not None and portal is not None
+            assert site.content == edited.content
+            assert site.story_seq is None and portal.story_seq == lead.seq
+    finally:
+        for store in stores:
+            store.close()
+
+
 # -- end to end: both bundled sample sources, as the quickstart runs them ------------
 
 
