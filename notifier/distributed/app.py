@@ -17,7 +17,7 @@ import procrastinate
 from feeds.storage.jobqueue import apply_queue_schema
 from feeds.storage.leader import libpq_url
 from notifier.config import Settings
-from notifier.errors import ConfigError
+from notifier.errors import ConfigError, UsageError
 
 #: Task names, as the queue stores them.
 INGEST = "zonewire:ingest"
@@ -25,6 +25,35 @@ BUILD = "zonewire:build_feeds"
 PLAN = "zonewire:plan"
 DELIVER = "zonewire:deliver"
 RESEND = "zonewire:resend"
+
+#: The queue each task waits in, by kind of work, so that ``zonewire worker
+#: --only KIND`` can keep a machine to some of it (a plan job reads and matches
+#: every subscriber; delivery, ingest and feed builds do not).
+QUEUES = {
+    "ingest": "zonewire-ingest",
+    "feeds": "zonewire-feeds",
+    "plan": "zonewire-plan",
+    "deliver": "zonewire-deliver",
+}
+QUEUE_OF = {
+    INGEST: QUEUES["ingest"],
+    BUILD: QUEUES["feeds"],
+    PLAN: QUEUES["plan"],
+    DELIVER: QUEUES["deliver"],
+    RESEND: QUEUES["deliver"],
+}
+
+
+def queues_for(kinds: str) -> list[str]:
+    """The queues of ``--only``'s comma-separated kinds; a clear error for a typo."""
+    names = [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = [k for k in names if k not in QUEUES]
+    if unknown or not names:
+        raise UsageError(
+            f"--only {kinds!r}: unknown kind {', '.join(map(repr, unknown)) or '(none)'}; "
+            f"give one or more of {', '.join(QUEUES)}, separated by commas"
+        )
+    return sorted({QUEUES[k] for k in names})
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from procrastinate.tasks import configure_task
 from feeds.storage.ledger_rows import NewDigest
 from notifier.app import App
 from notifier.deliver import DeliveryDeps, DeliveryReport
-from notifier.distributed.app import DELIVER
+from notifier.distributed.app import DELIVER, QUEUE_OF
 from notifier.distributed.delivery import sealer_of
 from notifier.distributed.pending import follow_file
 from notifier.distributed.sealing import Sealer
@@ -87,7 +87,8 @@ class DeferringLedger(Ledger):
                 # configure() would use the App it was registered on, whose async
                 # connector cannot run on this synchronous connection once open.
                 configure_task(name=DELIVER, job_manager=self.deferrer.job_manager,
-                               connection=connection).batch_defer(*jobs)
+                               queue=QUEUE_OF[DELIVER], connection=connection,
+                               ).batch_defer(*jobs)
                 self.jobs += len(jobs)
 
         # ``also`` is SqlLedgerStore's (distributed mode always runs on it).

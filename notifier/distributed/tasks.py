@@ -11,6 +11,7 @@ import logging
 
 import procrastinate
 
+from notifier.distributed.app import QUEUE_OF
 from notifier.distributed.context import WorkerContext
 from notifier.distributed.delivery import deliver_batch, resend_due
 from notifier.distributed.planning import plan_and_defer
@@ -77,4 +78,5 @@ def register(app: procrastinate.App) -> None:
     """
     for name, func in (("ingest", ingest), ("build_feeds", build_feeds), ("plan", plan),
                        ("deliver", deliver), ("resend", resend)):
-        app.task(name=f"zonewire:{name}", pass_context=True)(func)
+        task = f"zonewire:{name}"
+        app.task(name=task, queue=QUEUE_OF[task], pass_context=True)(func)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from feeds.intake import Ingestor
 from feeds.models import ArticleRecord
@@ -17,6 +19,7 @@ from notifier.app import App
 from notifier.distributed.app import make_app, transaction_deferrer
 from notifier.distributed.planning import plan_and_defer
 from notifier.reload import ConfigHolder
+from tests.support.servers import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -94,3 +97,15 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class SlowSink(SmtpSink):
+    """A moment per message (``delay``), so a batch is still going when a worker
+    is killed."""
+
+    delay = 0.0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)

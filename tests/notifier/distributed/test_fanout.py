@@ -4,55 +4,32 @@ leaves nobody without a digest and nobody with two different ones."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from notifier.distributed.app import make_app, transaction_deferrer
 from notifier.distributed.planning import plan_and_defer
 from notifier.ledger import SENT
 from notifier.reload import ConfigHolder
 from tests.notifier.distributed.support import (
+    SlowSink,
     planned_setup,
     start,
     stop,
     wait_until,
     write_config,
 )
-from tests.support.servers import SmtpSink, free_port
+from tests.support.servers import SmtpSink
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(150)]
 
 
-class SlowSink(SmtpSink):
-    """A moment per message, so a batch is still going when the worker is killed."""
-
-    delay = 0.0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture
-def sink() -> Iterator[SlowSink]:
-    server = SlowSink()
-    server.port = free_port()
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
-    controller.start()
-    try:
-        yield server
-    finally:
-        controller.stop()
 
 
 def message_ids(sink: SmtpSink) -> dict[str, set[str]]:

@@ -5,38 +5,25 @@ address, no secret readable) and only until the digest is settled."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from aiosmtpd.controller import Controller
 
 from feeds.storage.leader import libpq_url
 from notifier.ledger import SENT
 from tests.notifier.distributed.support import (
+    SlowSink,
     planned_setup,
     start,
     stop,
     wait_until,
     write_config,
 )
-from tests.notifier.distributed.test_fanout import SlowSink
-from tests.support.servers import WEBHOOK_SECRET, free_port, webhook_receiver
+from tests.support.servers import WEBHOOK_SECRET, webhook_receiver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(120)]
 
-
-@pytest.fixture
-def sink() -> Iterator[SlowSink]:
-    server = SlowSink()
-    server.port = free_port()
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
-    controller.start()
-    try:
-        yield server
-    finally:
-        controller.stop()
 
 
 def add_desks(config: Path, hook_url: str, count: int) -> None:

@@ -4,39 +4,25 @@ running / failed), the workers seen in the last minute, and the leader."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from feeds.storage.leader import SqlLeaderLock
 from notifier.cli import main
 from notifier.distributed.app import DELIVER, make_app
 from notifier.ledger import SENT
 from tests.notifier.distributed.support import (
+    SlowSink,
     planned_setup,
     start,
     stop,
     wait_until,
     write_config,
 )
-from tests.notifier.distributed.test_fanout import SlowSink
-from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(120)]
 
-
-@pytest.fixture
-def sink() -> Iterator[SlowSink]:
-    server = SlowSink()
-    server.port = free_port()
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
-    controller.start()
-    try:
-        yield server
-    finally:
-        controller.stop()
 
 
 def status(config: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -84,7 +70,7 @@ def test_status_shows_the_queue_the_workers_and_the_leader(
     out = status(config, capsys)
     assert "leader: none" in out
     [log] = (tmp_path / "logs").glob("worker-*.log")
-    assert re.search(r"^worker on \S+: 1 jobs at once, queue in postgresql",
+    assert re.search(r"^worker on \S+: 1 jobs at once \(every kind of job\), queue in postgresql",
                      log.read_text(encoding="utf-8"), re.M)
     app.close()
 
