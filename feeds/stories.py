@@ -25,7 +25,7 @@ import re
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -299,15 +299,17 @@ def stored_signatures(data: Sequence[bytes]) -> np.ndarray:
 def fold_batch(
     new: Sequence[tuple[int, StoryPrint]],
     keys: np.ndarray,
-    stored: Mapping[int, tuple[int, bytes]],
+    stored: Mapping[int, bytes],
     stored_bands: Iterable[tuple[int, int]],
+    story_of: Callable[[list[int]], Mapping[int, int]],
 ) -> list[int]:
     """The story of each new article, as :class:`StoryIndex` would file them.
 
     ``new``: ``(seq, print)`` of usable prints in ``seq`` order, ``keys`` their
-    :func:`band_keys`; ``stored``: ``seq -> (story, print bytes)`` of the stored
-    articles sharing a band key with the batch, ``stored_bands`` their
-    ``(band key, seq)`` rows. Each article joins the story of the most alike
+    :func:`band_keys`; ``stored``: ``seq -> print bytes`` of the stored articles
+    sharing a band key with the batch, ``stored_bands`` their ``(band key, seq)``
+    rows; ``story_of(seqs)``: the stories of such stored articles, asked once for
+    the few that may be alike. Each article joins the story of the most alike
     earlier article sharing a band and passing :func:`same_story` (ties: the
     oldest story), or leads its own.
 
@@ -315,7 +317,8 @@ def fold_batch(
     hands over a few candidates per article, most of them template news of about
     the same wording (MinHash similarity 0.2-0.5, more of them as the store grows),
     so every pair's similarity is counted in one array operation and only the
-    pairs that may pass the rule are looked at in Python, and their prints decoded.
+    pairs that may pass the rule are looked at in Python, their prints decoded and
+    their stories asked for.
     """
     n = len(new)
     if n == 0:
@@ -341,7 +344,7 @@ def fold_batch(
         firsts = np.repeat(low - (np.cumsum(found) - found), found) + np.arange(total)
         pairs = np.unique(owners[firsts] * len(stored_seqs) + np.repeat(where, found))
         left, right = np.divmod(pairs, len(stored_seqs))
-        known = stored_signatures([stored[seq][1] for seq in stored_seqs.tolist()])
+        known = stored_signatures([stored[seq] for seq in stored_seqs.tolist()])
         _keep_near(candidates, signatures[left] == known[right], left, right, 0)
     # Pairs (article of the batch, an earlier one of the batch) sharing a band key:
     # equal neighbours among the ranked keys (few: reposts within one batch).
@@ -353,6 +356,9 @@ def fold_batch(
         earlier = sorted({(a, b) for run in runs.values() for a in run for b in run if b < a})
         left, right = (np.array(side, dtype=np.intp) for side in zip(*earlier, strict=True))
         _keep_near(candidates, signatures[left] == signatures[right], left, right, 1)
+    near = sorted({int(stored_seqs[at]) for found in candidates
+                   for _, in_batch, at in found if not in_batch})
+    known_story = story_of(near) if near else {}
     stories: list[int] = []
     decoded: dict[int, StoryPrint] = {}
     for i, (seq, print_) in enumerate(new):
@@ -361,9 +367,10 @@ def fold_batch(
             if in_batch:
                 story, other = stories[at], new[at][1]
             else:
-                story, data = stored[int(stored_seqs[at])]
+                stored_seq = int(stored_seqs[at])
+                story = known_story[stored_seq]
                 if at not in decoded:
-                    decoded[at] = StoryPrint.from_bytes(data)
+                    decoded[at] = StoryPrint.from_bytes(stored[stored_seq])
                 other = decoded[at]
             if alike(_likeness(print_, other, count / NUM_PERM)):
                 score = (count, -story)

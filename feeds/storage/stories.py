@@ -103,7 +103,7 @@ def fold_new(
     keys = band_keys([p for _, p in ordered])
     stored_bands = _stored_bands(conn, key_list(keys))
     stored = _stored_prints(conn, {seq for _, seq in stored_bands})
-    stories = fold_batch(ordered, keys, stored, stored_bands)
+    stories = fold_batch(ordered, keys, stored, stored_bands, lambda seqs: _stories(conn, seqs))
     joined = {seq: story for (seq, _), story in zip(ordered, stories, strict=True)
               if story != seq}
     _save_prints(conn, ordered, keys)
@@ -154,22 +154,33 @@ def _stored_bands(conn: Connection, keys: Sequence[int]) -> list[tuple[int, int]
     return found
 
 
-def _stored_prints(conn: Connection, seqs: set[int]) -> dict[int, tuple[int, bytes]]:
-    """``seq -> (story, print bytes)`` of stored articles."""
-    found: dict[int, tuple[int, bytes]] = {}
+def _stored_prints(conn: Connection, seqs: set[int]) -> dict[int, bytes]:
+    """``seq -> print bytes`` of stored articles."""
+    found: dict[int, bytes] = {}
     cursor = conn.connection.cursor()
     try:
         for part in chunks(sorted(seqs), _KEY_CHUNK):
             cursor.execute(
-                "SELECT p.article_seq, p.print, a.story_seq FROM story_prints p "
-                "JOIN articles a ON a.seq = p.article_seq WHERE p.article_seq IN "
+                "SELECT article_seq, print FROM story_prints WHERE article_seq IN "
                 f"({_marks(conn, len(part))})",
                 tuple(part),
             )
-            for seq, data, story in cursor.fetchall():
-                found[seq] = (story or seq, bytes(data))
+            for seq, data in cursor.fetchall():
+                found[seq] = bytes(data)
     finally:
         cursor.close()
+    return found
+
+
+def _stories(conn: Connection, seqs: list[int]) -> dict[int, int]:
+    """``seq -> story`` of stored articles (asked only for the few candidates alike
+    enough: an article's row is a page of its own text away from the prints)."""
+    found: dict[int, int] = {}
+    for part in chunks(seqs, _KEY_CHUNK):
+        for seq, story in conn.execute(
+            sa.select(articles.c.seq, articles.c.story_seq).where(articles.c.seq.in_(part))
+        ):
+            found[seq] = story or seq
     return found
 
 

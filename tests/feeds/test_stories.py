@@ -243,14 +243,22 @@ def _fold_both(prints: list[StoryPrint], stored_count: int) -> tuple[list[int], 
     rows matching the batch's keys)."""
     index = StoryIndex()
     expected = [index.fold(seq, p) for seq, p in enumerate(prints, start=1)]
-    stored = {seq: (index.story_of(seq) or seq, p.to_bytes())
+    stored = {seq: p.to_bytes()
               for seq, p in enumerate(prints[:stored_count], start=1) if p.usable}
+    asked: list[list[int]] = []
+
+    def story_of(seqs: list[int]) -> dict[int, int]:
+        asked.append(seqs)
+        assert set(seqs) <= set(stored)
+        return {seq: index.story_of(seq) or seq for seq in seqs}
+
     new = [(seq, p) for seq, p in enumerate(prints, start=1)
            if seq > stored_count and p.usable]
     keys = band_keys([p for _, p in new])
     wanted = set(keys.ravel().tolist())
     rows = [(key, seq) for seq in stored for key in prints[seq - 1].bands() if key in wanted]
-    got = fold_batch(new, keys, stored, rows)
+    got = fold_batch(new, keys, stored, rows, story_of)
+    assert len(asked) <= 1  # one question per batch
     return [expected[seq - 1] for seq, _ in new], got
 
 
