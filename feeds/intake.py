@@ -211,13 +211,20 @@ class Ingestor:
         stored again one record at a time, so only the record at fault is lost.
         """
         total = UpsertCounts()
-        batch: list[tuple[Where, PlacedArticle]] = []
+        pending: list[tuple[Where, ArticleRecord, Placement]] = []
         learned: list[Region] = []
 
         def flush() -> None:
             if learned:
                 self.store.save_zones(learned, now=now)
                 learned.clear()
+            prints = _story_prints([record for _, record, _ in pending])
+            batch = [
+                (where, PlacedArticle(record, placement.region_keys, placement.unresolved,
+                                      source_name, story))
+                for (where, record, placement), story in zip(pending, prints, strict=True)
+            ]
+            pending.clear()
             try:
                 counts = self.store.upsert(
                     [item for _, item in batch], backfill=backfill, now=now
@@ -231,7 +238,6 @@ class Ingestor:
                         counts.rejected += 1
                         on_reject(where, valid_text(str(exc)))
             total.__iadd__(counts)
-            batch.clear()
             if on_batch is not None:
                 on_batch(counts)
 
@@ -243,13 +249,10 @@ class Ingestor:
                 total.rejected += 1
                 on_reject(where, _reason(exc))
                 continue
-            batch.append(
-                (where, PlacedArticle(record, placement.region_keys, placement.unresolved,
-                                      source_name, _story_print(record)))
-            )
-            if len(batch) >= BATCH:
+            pending.append((where, record, placement))
+            if len(pending) >= BATCH:
                 flush()
-        if batch or learned:
+        if pending or learned:
             flush()
         return total
 
@@ -268,12 +271,13 @@ class Ingestor:
         return placement
 
 
-def _story_print(record: ArticleRecord) -> StoryPrint | None:
-    """The record's print for folding into stories (SPEC §6), made here, outside the
-    store's transaction; the store folds it in the transaction that inserts it."""
-    from feeds.stories import story_print
+def _story_prints(records: list[ArticleRecord]) -> list[StoryPrint]:
+    """The records' prints for folding into stories (SPEC §6), made here for a
+    whole batch at once (they share their MinHash arithmetic), outside the store's
+    transaction; the store folds them in the transaction that inserts them."""
+    from feeds.stories import story_prints
 
-    return story_print(record.title, record.content or record.summary or "")
+    return story_prints([(r.title, r.content or r.summary or "") for r in records])
 
 
 def _reason(exc: Exception) -> str:

@@ -188,9 +188,21 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h
 
 
+#: Shingle hashes per block of the MinHash matrix: ``NUM_PERM`` x this uint32 values
+#: (~2 MB) stay in the CPU's cache, and a block holds a dozen articles or more.
+_BLOCK = 4096
+
+
 def _minhash(hashes: np.ndarray) -> np.ndarray:
     """The MinHash signature of the (non-empty) uint32 ``hashes``: per permutation,
-    the least ``a*fmix(h) + b mod 2**32``.
+    the least ``a*fmix(h) + b mod 2**32`` (a row of :func:`_minhashes`)."""
+    signature: np.ndarray = _minhashes([hashes])[0]
+    return signature
+
+
+def _minhashes(hashes: Sequence[np.ndarray]) -> np.ndarray:
+    """The MinHash signatures of many articles' uint32 shingle hashes, ``(n,
+    NUM_PERM)``; all ``0xFFFFFFFF`` for an article without any.
 
     Bit for bit what ``datasketch.MinHash(num_perm=NUM_PERM, seed=1,
     scheme="affine32", hashfunc=int).update_batch(hashes)`` gives (the prints
@@ -198,13 +210,39 @@ def _minhash(hashes: np.ndarray) -> np.ndarray:
     the two). Our own arithmetic because datasketch hashes its input in a Python
     loop (``[hashfunc(b) for b in batch]``) and builds a MinHash object per
     article: measured on the bench's articles (~270 shingles each) its
-    ``update_batch`` took 122 us per article against 58 us here, and importing it
-    pulled in SciPy (~1.2 s of CPU, ~68 MB) on the first print.
+    ``update_batch`` took 122 us per article against 58 us for the same arithmetic
+    in numpy, one article at a time, and importing it pulled in SciPy (~1.2 s of
+    CPU, ~68 MB) on the first print. Several articles share one matrix (a block of
+    :data:`_BLOCK` hashes, each article's minimum taken over its own columns):
+    numpy's per-row overhead on a few hundred columns had cost as much as the
+    arithmetic (27 us per article, measured the same way).
     """
-    m: np.ndarray = _A * _fmix32(hashes)
+    out = np.full((len(hashes), NUM_PERM), 0xFFFFFFFF, dtype=np.uint32)
+    pieces: list[np.ndarray] = []
+    owners: list[int] = []
+    size = 0
+    for owner, one in enumerate(hashes):
+        for start in range(0, len(one), _BLOCK):
+            piece = one[start : start + _BLOCK]
+            if size + len(piece) > _BLOCK:
+                _block_minima(out, pieces, owners)
+                pieces, owners, size = [], [], 0
+            pieces.append(piece)
+            owners.append(owner)
+            size += len(piece)
+    if pieces:
+        _block_minima(out, pieces, owners)
+    return out
+
+
+def _block_minima(out: np.ndarray, pieces: list[np.ndarray], owners: list[int]) -> None:
+    """Lower ``out[owner]`` to each piece's per-permutation minimum."""
+    starts = np.zeros(len(pieces), dtype=np.intp)
+    np.cumsum([len(piece) for piece in pieces[:-1]], out=starts[1:])
+    m = _A * _fmix32(np.concatenate(pieces))  # (NUM_PERM, hashes); uint32 wraps
     m += _B
-    signature: np.ndarray = m.min(axis=1)
-    return signature
+    minima = np.minimum.reduceat(m, starts, axis=1).T
+    np.minimum.at(out, np.asarray(owners, dtype=np.intp), minima)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -393,14 +431,23 @@ def _keep_near(candidates: list[list[tuple[int, int, int]]], equal: np.ndarray,
 
 def story_print(title: str, content: str) -> StoryPrint:
     """The print of an article's title and body."""
-    head = normalize_title(title)
-    body = normalize_body(content)
-    text = head + body
-    hashes = _shingle_hashes(text, SHINGLE)
-    if len(hashes) == 0:
-        return StoryPrint(np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32), 0)
-    return StoryPrint(_minhash(hashes), len(hashes), _bigrams(head), _numbers(text),
-                      _opening_key(head, body))
+    return story_prints([(title, content)])[0]
+
+
+def story_prints(articles: Sequence[tuple[str, str]]) -> list[StoryPrint]:
+    """The prints of many articles' ``(title, body)``, each the same as
+    :func:`story_print` gives: their MinHash matrices are shared (:func:`_minhashes`)."""
+    heads = [normalize_title(title) for title, _ in articles]
+    bodies = [normalize_body(content) for _, content in articles]
+    texts = [head + body for head, body in zip(heads, bodies, strict=True)]
+    hashes = [_shingle_hashes(text, SHINGLE) for text in texts]
+    signatures = _minhashes(hashes)
+    return [
+        StoryPrint(signature, len(shingles), _bigrams(head), _numbers(text),
+                   _opening_key(head, body)) if len(shingles) else StoryPrint(signature, 0)
+        for signature, shingles, head, body, text
+        in zip(signatures, hashes, heads, bodies, texts, strict=True)
+    ]
 
 
 def _opening_key(head: str, body: str) -> int:

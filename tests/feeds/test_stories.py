@@ -306,3 +306,30 @@ long_texts = st.text(st.characters(codec="utf-8"), min_size=stories._SHORT, max_
 @given(st.one_of(texts, long_texts, long_texts.map(lambda t: t + "\ud800x\U0002a6a5")))
 def test_dropping_non_words_equals_the_regular_expression(text: str) -> None:
     assert stories._words(text) == stories._NOT_WORD.sub("", text)
+
+
+# -- prints made in batches are the prints made one by one -------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(texts, texts), max_size=40))
+def test_a_batch_of_prints_is_each_print(articles: list[tuple[str, str]]) -> None:
+    batch = stories.story_prints(articles)
+    assert [p.to_bytes() for p in batch] == [story_print(*a).to_bytes() for a in articles]
+
+
+def test_prints_spanning_matrix_blocks_are_datasketchs() -> None:
+    """Articles longer than a block of the MinHash matrix, and many short ones
+    sharing blocks, next to each other in one batch."""
+    texts_ = [site_text(5, n) for n in range(60)]
+    # ~9,000 distinct shingles: more than two blocks.
+    long_body = html(["".join(chr(0x4E00 + n * 7919 % 20_000) for n in range(9_000))])
+    articles = [(t.title, html(list(t.paragraphs))) for t in texts_[:30]]
+    articles.insert(7, ("长文", long_body))
+    articles.append(("另一篇长文", long_body[:-500]))
+    prints = stories.story_prints(articles)
+    assert max(p.size for p in prints) > 2 * stories._BLOCK
+    for (title, body), p in zip(articles, prints, strict=True):
+        hashes = stories._shingle_hashes(normalize_title(title) + normalize_body(body),
+                                         stories.SHINGLE)
+        assert p.signature.tolist() == _datasketch_signature(hashes.tolist())
