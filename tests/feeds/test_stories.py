@@ -333,3 +333,11 @@ def test_prints_spanning_matrix_blocks_are_datasketchs() -> None:
         hashes = stories._shingle_hashes(normalize_title(title) + normalize_body(body),
                                          stories.SHINGLE)
         assert p.signature.tolist() == _datasketch_signature(hashes.tolist())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(texts, long_texts), max_size=60))
+def test_shingles_hashed_in_blocks_are_each_texts(batch: list[str]) -> None:
+    normalized = [stories.normalize(text) for text in batch]
+    expected = [stories._shingle_hashes(text, stories.SHINGLE).tolist() for text in normalized]
+    assert [h.tolist() for h in stories._shingle_hashes_of(normalized)] == expected
