@@ -131,6 +131,21 @@ def _bigrams(text: str) -> frozenset[int]:
     return frozenset(((a * 1_000_003) ^ b) & 0xFFFFFFFF for a, b in pairwise(map(ord, text)))
 
 
+def _bigrams_of(texts: Sequence[str]) -> list[frozenset[int]]:
+    """:func:`_bigrams` of each text, the pairs of all of them computed at once."""
+    joined = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    points = joined.astype(np.uint64)
+    pairs: list[int] = (((points[:-1] * np.uint64(1_000_003)) ^ points[1:])
+                        & np.uint64(0xFFFFFFFF)).tolist()
+    out: list[frozenset[int]] = []
+    at = 0
+    for text in texts:
+        n = len(text)
+        out.append(frozenset(pairs[at : at + n - 1]) if n >= 2 else _bigrams(text))
+        at += n
+    return out
+
+
 def normalize_body(content: str) -> str:
     """An article body (HTML or text) without markup, normalized."""
     return normalize(strip_markup(content))
@@ -492,10 +507,10 @@ def story_prints(articles: Sequence[tuple[str, str]]) -> list[StoryPrint]:
     hashes = _shingle_hashes_of(texts)
     signatures = _minhashes(hashes)
     return [
-        StoryPrint(signature, len(shingles), _bigrams(head), _numbers(text),
+        StoryPrint(signature, len(shingles), bigrams, _numbers(text),
                    _opening_key(head, body)) if len(shingles) else StoryPrint(signature, 0)
-        for signature, shingles, head, body, text
-        in zip(signatures, hashes, heads, bodies, texts, strict=True)
+        for signature, shingles, head, body, text, bigrams
+        in zip(signatures, hashes, heads, bodies, texts, _bigrams_of(heads), strict=True)
     ]
 
 

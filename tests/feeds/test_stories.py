@@ -341,3 +341,10 @@ def test_shingles_hashed_in_blocks_are_each_texts(batch: list[str]) -> None:
     normalized = [stories.normalize(text) for text in batch]
     expected = [stories._shingle_hashes(text, stories.SHINGLE).tolist() for text in normalized]
     assert [h.tolist() for h in stories._shingle_hashes_of(normalized)] == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(texts, max_size=30))
+def test_title_bigrams_computed_together_are_each_titles(titles: list[str]) -> None:
+    heads = [normalize_title(title) for title in titles]
+    assert stories._bigrams_of(heads) == [stories._bigrams(head) for head in heads]
