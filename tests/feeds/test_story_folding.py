@@ -26,6 +26,7 @@ from feeds.stories import StoryPrint, same_story, story_print
 from notifier.cli import main
 from notifier.commands.sample_portal import sources_snippet
 from tests.feeds.test_stories import DECOY, DECOY_TITLE, ORIGINAL, ORIGINAL_TITLE, html
+from tests.support.rawdb import raw_connection
 
 SITE_URL = "http://www.zpw.example.cn/zwgk/yqdt/202611/t20261120_5101.html"
 PORTAL_URL = "https://www.investchn.example.org/index.php/home/news/detail/id/100006.html"
@@ -119,6 +120,31 @@ def test_an_edited_article_stays_in_its_story(
     lead_now = store.get(SITE_URL)
     assert lead_now is not None
     assert {o.url for o in lead_now.also} == {PORTAL_URL, third.url}
+
+
+def test_an_edited_article_keeps_only_its_new_band_keys(
+    store: Storage, gazetteer: Gazetteer, now: datetime
+) -> None:
+    """Re-importing an edited article replaces its band rows: a stale key would
+    keep offering it as a candidate for its old text."""
+    other_url = SITE_URL.replace("5101", "5102")
+    ingest = Ingestor(store, gazetteer)
+    ingest.add([site_article(now), site_article(now, url=other_url, title=DECOY_TITLE,
+                                                body=DECOY)], now=now)
+    edited = site_article(now, title=ORIGINAL_TITLE + "（更正）",
+                          body=[*ORIGINAL[:2], "会议改为线上召开。"])
+    assert ingest.add([edited], now=now + timedelta(days=1)).updated == 1
+
+    def bands_of(url: str) -> list[int]:
+        article = store.get(url)
+        assert article is not None
+        with raw_connection(store) as conn:
+            return sorted(key for (key,) in conn.exec_driver_sql(
+                f"SELECT band_key FROM story_bands WHERE article_seq = {article.seq}"))
+
+    assert bands_of(SITE_URL) == sorted(set(story_print(edited.title, edited.content or "")
+                                            .bands()))
+    assert bands_of(other_url) == sorted(set(story_print(DECOY_TITLE, html(DECOY)).bands()))
 
 
 def test_articles_stored_before_the_upgrade_are_found_by_later_reposts(
