@@ -9,8 +9,14 @@ whitespace gone, full-width forms folded to half-width (NFKC), lower case.
 A :class:`StoryPrint` holds what a comparison needs: a MinHash signature
 (datasketch's "affine32" scheme, computed here in numpy) of the 5-character
 shingles of title + body, the number of distinct shingles, and the title's
-character bigrams. LSH band keys (:meth:`StoryPrint.bands`)
-find candidates without comparing every pair; :func:`same_story` decides.
+character bigrams. LSH band keys (:meth:`StoryPrint.bands`) find candidates
+without comparing every pair; :func:`same_story` decides.
+
+Speed: the intake prints a batch of records at once (:func:`story_prints`: the
+shingles of a block of texts hashed in one pass, their MinHash in one matrix) and
+the store folds a batch at once (:func:`fold_batch`: every candidate pair's
+similarity in one array operation); both give what the article-at-a-time
+functions give, which the tests check.
 
 Why the title too: two notices of one zone on one day often share a long
 boilerplate opening (the zone's name, the date, the committee) and differ in a
@@ -586,11 +592,10 @@ def alike(like: Likeness) -> bool:
 
 
 class StoryIndex:
-    """Articles by LSH band, and the story each belongs to.
-
-    The store fills one per batch with the stored articles that share a band with
-    the batch (:meth:`add`), then folds the batch's new articles in ingest order
-    (:meth:`fold`); the bench and tests can also keep one in memory.
+    """Articles by LSH band, and the story each belongs to: the folding rule
+    article by article, in memory (the bench and tests keep one). The store folds
+    a batch with :func:`fold_batch`, which makes the same decisions
+    (tests/feeds/test_stories.py compares the two).
     """
 
     def __init__(self) -> None:
