@@ -500,8 +500,16 @@ def _keep_near(candidates: list[list[tuple[int, int, int]]], equal: np.ndarray,
 
 
 def story_print(title: str, content: str) -> StoryPrint:
-    """The print of an article's title and body."""
-    return story_prints([(title, content)])[0]
+    """The print of an article's title and body, computed on its own (the
+    reference :func:`story_prints` is tested against)."""
+    head = normalize_title(title)
+    body = normalize_body(content)
+    text = head + body
+    hashes = _shingle_hashes(text, SHINGLE)
+    if len(hashes) == 0:
+        return StoryPrint(np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32), 0)
+    return StoryPrint(_minhash(hashes), len(hashes), _bigrams(head), _numbers(text),
+                      _opening_key(head, body))
 
 
 def story_prints(articles: Sequence[tuple[str, str]]) -> list[StoryPrint]:

@@ -311,9 +311,10 @@ def test_dropping_non_words_equals_the_regular_expression(text: str) -> None:
 # -- prints made in batches are the prints made one by one -------------------------
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(texts, texts), max_size=40))
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(texts, st.one_of(texts, long_texts)), max_size=40))
 def test_a_batch_of_prints_is_each_print(articles: list[tuple[str, str]]) -> None:
+    """Two code paths: blocks of articles (the intake's) and one article at a time."""
     batch = stories.story_prints(articles)
     assert [p.to_bytes() for p in batch] == [story_print(*a).to_bytes() for a in articles]
 
