@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+import threading
 from pathlib import Path
 
 from notifier.channels.base import Envelope, TransportError
@@ -17,12 +18,18 @@ class MaildirChannel:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._box: mailbox.Maildir | None = None
+        self._lock = threading.Lock()
 
     def _open(self) -> mailbox.Maildir:
-        if self._box is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._box = mailbox.Maildir(self.path, create=True)
-        return self._box
+        with self._lock:
+            if self._box is None:
+                # The folders first, each allowed to exist: mailbox's own create=True
+                # checks, then makes them, so two sends (threads of one fan-out, or two
+                # processes) opening a new outbox at once failed with "File exists".
+                for part in ("tmp", "new", "cur"):
+                    (self.path / part).mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._box = mailbox.Maildir(self.path, create=False)
+            return self._box
 
     def _add(self, data: bytes) -> None:
         self._open().add(data.replace(b"\r\n", b"\n"))
