@@ -9,7 +9,6 @@ migrations in ``feeds/storage/migrations``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,6 @@ from feeds.storage.sources import SqlSourceStateStore
 
 if TYPE_CHECKING:
     from feeds.storage.jobqueue import QueueCounts
-    from feeds.storage.ledger_rows import DigestRecord
 
 __all__ = ["RegionCount", "Storage", "UpsertCounts", "open_storage"]
 
@@ -100,12 +98,6 @@ class Storage(SqlArticleStore):
     def archive(self) -> SqlArchiveStore:
         """Region article ranks, for archive pages."""
         return SqlArchiveStore(self._engine)
-
-    def digests_by_id(self, ids: Sequence[str]) -> list[DigestRecord]:
-        """Recorded digests by id, in the order given (a delivery job's batch)."""
-        from feeds.storage.jobqueue import digests_by_id
-
-        return digests_by_id(self._engine, ids)
 
     def queue_counts(self) -> QueueCounts:
         """The job queue of distributed mode, for ``status``."""

@@ -10,7 +10,6 @@ apply its own SQL migrations (see the README, "Running several machines").
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
@@ -20,9 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from feeds.storage.leader import libpq_url
-from feeds.storage.ledger_rows import DigestRecord, chunked
-from feeds.storage.ledger_rows import digest_record as _record
-from feeds.storage.schema import digests
 
 #: Serialises schema installs of processes starting at the same moment.
 _SCHEMA_KEY = zlib.crc32(b"zonewire-queue-schema")
@@ -79,14 +75,3 @@ def queue_counts(engine: Engine, seen_within: timedelta = timedelta(minutes=1)) 
             )
         }
     return QueueCounts(by_task, len(running), running)
-
-
-def digests_by_id(engine: Engine, ids: Sequence[str]) -> list[DigestRecord]:
-    """The recorded digests among ``ids`` (in the order given)."""
-    found: dict[str, DigestRecord] = {}
-    with engine.connect() as conn:
-        for batch in chunked(list(ids)):
-            for row in conn.execute(sa.select(digests).where(digests.c.id.in_(batch))):
-                record = _record(row)
-                found[record.id] = record
-    return [found[i] for i in ids if i in found]
