@@ -86,14 +86,10 @@ def load_all(
 
     ``settings`` given and ``config_file`` None: only subscriptions are read.
     """
-    files: list[Path] = []
-    if config_file is not None:
-        files.append(config_file)
-        settings = load_settings(config_file, environ)
-    elif settings is None:
-        settings = Settings()
-    files.append(subscriptions_file(settings))
-    digests = tuple((f, _digest(f)) for f in files)
+    loaded = load_settings_only(config_file, environ, settings)
+    settings = loaded.settings
+    path = subscriptions_file(settings)
+    digests = (*loaded.digests, (path, _digest(path)))
     subscriptions = load_subscriptions_for(settings, gazetteer, environ)
     return Loaded(settings, subscriptions, digests)
 
